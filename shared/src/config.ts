@@ -1,0 +1,97 @@
+import { Type, type Static, type TObject, type TSchema } from 'typebox'
+import { Value } from 'typebox/value'
+
+const Seconds = (def: number, minimum = 0) => Type.Integer({ minimum, default: def })
+
+/** Settings every service reads. Durations are integer seconds. */
+export const BaseEnv = Type.Object({
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REDIS_PREFIX: Type.String({ default: 'ratchet:' }),
+  NATS_URL: Type.String({ minLength: 1, default: 'nats://127.0.0.1:4222' }),
+  NATS_STREAM: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'RATCHET' }),
+  NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'ratchet' }),
+  ISSUER: Type.String({ pattern: '^https?://', default: 'http://localhost:3001' }),
+  AUDIENCE: Type.String({ minLength: 1, default: 'ratchet-api' }),
+  ACCESS_TOKEN_TTL: Seconds(900, 1),
+  CLOCK_LEEWAY: Seconds(5),
+  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
+})
+
+export const AuthEnv = Type.Object({
+  ...BaseEnv.properties,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
+  REFRESH_TOKEN_TTL: Seconds(1209600, 1),
+  SESSION_MAX_AGE: Seconds(7776000, 1),
+  REFRESH_REUSE_GRACE: Seconds(10),
+  ACCESS_TOKEN_ALG: Type.Union([Type.Literal('ES256'), Type.Literal('EdDSA'), Type.Literal('PS256')], { default: 'ES256' }),
+  /** Path to a JSON file holding the signing key set (see `npm run keys:generate`); empty: shared through Redis. */
+  SIGNING_KEYS_FILE: Type.String({ default: '' }),
+  DEFAULT_CLIENT_ID: Type.String({ pattern: '^[\\x21-\\x7e]+$', default: 'first-party' }),
+  DEFAULT_SCOPE: Type.String({ default: 'notes:read notes:write' }),
+  INTROSPECTION_CLIENTS: Type.String({ pattern: '^([^:,]+:[^,]+(,[^:,]+:[^,]+)*)?$', default: '' }),
+  RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, default: 19456 }),
+  ARGON2_TIME_COST: Type.Integer({ minimum: 2, default: 2 }),
+  ARGON2_PARALLELISM: Type.Integer({ minimum: 1, default: 1 }),
+  /** Concurrent argon2 computations; excess logins wait, then get 503. */
+  ARGON2_MAX_CONCURRENT: Type.Integer({ minimum: 1, default: 4 }),
+  /** Key rotation period in seconds; 0 disables automatic rotation. */
+  KEY_ROTATION_INTERVAL: Seconds(0)
+})
+
+export const ResourceEnv = Type.Object({
+  ...BaseEnv.properties,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3002 }),
+  JWKS_URL: Type.String({ pattern: '^https?://', default: '' }),
+  VERIFY_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000 }),
+  NOTE_MAX_LENGTH: Type.Integer({ minimum: 1, default: 2000 })
+})
+
+export type BaseConfig = Static<typeof BaseEnv>
+export type AuthConfig = Static<typeof AuthEnv>
+export type ResourceConfig = Static<typeof ResourceEnv>
+
+/** Thrown with a one-line message that names the bad variable. */
+export class ConfigError extends Error {
+  readonly code = 'RATCHET_CONFIG_INVALID'
+  constructor (readonly variable: string, detail: string) {
+    super(`invalid configuration: ${variable} ${detail}`)
+  }
+}
+
+function convert (schema: TSchema, raw: string): unknown {
+  const type = (schema as { type?: string }).type
+  if (type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
+  return raw
+}
+
+function describe (schema: TSchema): string {
+  const s = schema as { type?: string, minimum?: number, maximum?: number, pattern?: string, anyOf?: Array<{ const: unknown }> }
+  if (s.anyOf) return `must be one of ${s.anyOf.map((o) => String(o.const)).join(', ')}`
+  if (s.type === 'integer') return `must be an integer${s.minimum !== undefined ? ` >= ${s.minimum}` : ''}${s.maximum !== undefined ? ` and <= ${s.maximum}` : ''}`
+  if (s.pattern) return `must match ${s.pattern}`
+  return 'is not valid'
+}
+
+/**
+ * Reads a config object from environment variables, applying defaults, once at start.
+ * An empty string counts as unset. Throws a ConfigError naming the first bad variable.
+ */
+export function loadConfig<T extends TObject> (schema: T, env: Record<string, string | undefined> = process.env, overrides: Partial<Static<T>> = {}): Static<T> {
+  const out: Record<string, unknown> = {}
+  for (const [name, prop] of Object.entries(schema.properties)) {
+    const raw = env[name]
+    const value = name in overrides
+      ? (overrides as Record<string, unknown>)[name]
+      : raw === undefined || raw === '' ? (prop as { default?: unknown }).default : convert(prop, raw)
+    if (!Value.Check(prop, value)) throw new ConfigError(name, `${describe(prop)} (got ${JSON.stringify(raw ?? value)})`)
+    out[name] = value
+  }
+  return out as Static<T>
+}
+
+/** The resource service's JWKS URL, derived from the issuer when not set. */
+export function jwksUrlOf (config: Pick<ResourceConfig, 'JWKS_URL' | 'ISSUER'>): string {
+  return config.JWKS_URL !== '' ? config.JWKS_URL : `${config.ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`
+}

@@ -1,0 +1,23 @@
+import createError from '@fastify/error'
+
+/**
+ * The error catalogue: each key equals its code, and codes are stable (clients
+ * branch on them). Bodies use Fastify's `{statusCode, code, error, message}`
+ * shape, except on /oauth/* where RFC 6749 §5.2 rules. // wire contract
+ */
+export const errors = {
+  RATCHET_INVALID_CREDENTIALS: createError('RATCHET_INVALID_CREDENTIALS', 'Invalid email or password', 401),
+  RATCHET_EMAIL_TAKEN: createError('RATCHET_EMAIL_TAKEN', 'An account with this email already exists', 409),
+  RATCHET_INVALID_REFRESH_TOKEN: createError<[string]>('RATCHET_INVALID_REFRESH_TOKEN', 'Invalid refresh token: %s', 401),
+  RATCHET_INVALID_ACCESS_TOKEN: createError<[string]>('RATCHET_INVALID_ACCESS_TOKEN', 'Invalid access token: %s', 401),
+  RATCHET_MISSING_CREDENTIALS: createError('RATCHET_MISSING_CREDENTIALS', 'Authentication required: send an access token as Authorization: Bearer <token>', 401),
+  RATCHET_MALFORMED_AUTHORIZATION: createError<[string]>('RATCHET_MALFORMED_AUTHORIZATION', 'Malformed Authorization header: %s', 400),
+  RATCHET_INSUFFICIENT_SCOPE: createError<[string]>('RATCHET_INSUFFICIENT_SCOPE', 'The access token lacks the scope %s', 403),
+  RATCHET_SESSION_NOT_FOUND: createError('RATCHET_SESSION_NOT_FOUND', 'No such session', 404),
+  RATCHET_NOTE_NOT_FOUND: createError('RATCHET_NOTE_NOT_FOUND', 'No such note', 404),
+  RATCHET_DEPENDENCY_UNAVAILABLE: createError<[string]>('RATCHET_DEPENDENCY_UNAVAILABLE', '%s is unavailable, try again shortly', 503),
+  RATCHET_BUSY: createError('RATCHET_BUSY', 'Too many password checks in progress, try again shortly', 503),
+  RATCHET_NOT_READY: createError<[string]>('RATCHET_NOT_READY', 'Not ready: %s', 503)
+} as const
+
+export type ErrorCode = keyof typeof errors

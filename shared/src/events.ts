@@ -1,0 +1,95 @@
+import { Type, type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+
+/** Why a session ended. Known words first; any other short word is accepted. // wire contract */
+export const RevocationReason = {
+  logout: 'logout',
+  logoutAll: 'logout_all',
+  sessionDeleted: 'session_deleted',
+  refreshTokenReuse: 'refresh_token_reuse',
+  revoked: 'revoked',
+  passwordChanged: 'password_changed',
+  admin: 'admin'
+} as const
+
+const NumericDate = Type.Number({ minimum: 0 })
+const Id = Type.String({ minLength: 1, maxLength: 128 })
+const Reason = Type.String({ pattern: '^[a-z][a-z0-9_]{0,31}$' })
+
+/** `<prefix>.events.session.revoked`: one session ended. */
+export const SessionRevokedEvent = Type.Object({
+  id: Id,
+  sid: Type.String({ minLength: 1, maxLength: 128 }),
+  sub: Type.String({ minLength: 1, maxLength: 128 }),
+  reason: Reason,
+  at: NumericDate
+})
+
+/** `<prefix>.events.user.revoked`: every session of `sub` that started strictly before `before` ended. */
+export const UserRevokedEvent = Type.Object({
+  id: Id,
+  sub: Type.String({ minLength: 1, maxLength: 128 }),
+  before: NumericDate,
+  reason: Reason,
+  at: NumericDate
+})
+
+export type SessionRevoked = Static<typeof SessionRevokedEvent>
+export type UserRevoked = Static<typeof UserRevokedEvent>
+
+export type RatchetEvent =
+  | { type: 'session.revoked', data: SessionRevoked }
+  | { type: 'user.revoked', data: UserRevoked }
+
+/** NATS subjects, all under `<prefix>.events.>`. // wire contract */
+export function subjects (prefix: string) {
+  return {
+    all: `${prefix}.events.>`,
+    sessionRevoked: `${prefix}.events.session.revoked`,
+    userRevoked: `${prefix}.events.user.revoked`
+  } as const
+}
+
+const checkSession = Compile(SessionRevokedEvent)
+const checkUser = Compile(UserRevokedEvent)
+
+export type ParsedEvent = { ok: true, event: RatchetEvent } | { ok: false, error: string }
+
+/**
+ * Validates a message received on `subject`. Never throws: a consumer logs and
+ * skips whatever is not a well-formed event.
+ */
+export function parseEvent (prefix: string, subject: string, payload: Uint8Array | string): ParsedEvent {
+  let data: unknown
+  try {
+    data = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder().decode(payload))
+  } catch {
+    return { ok: false, error: 'payload is not JSON' }
+  }
+  const names = subjects(prefix)
+  if (subject === names.sessionRevoked) {
+    if (checkSession.Check(data)) return { ok: true, event: { type: 'session.revoked', data } }
+    return { ok: false, error: `session.revoked: ${firstError(checkSession.Errors(data))}` }
+  }
+  if (subject === names.userRevoked) {
+    if (checkUser.Check(data)) return { ok: true, event: { type: 'user.revoked', data } }
+    return { ok: false, error: `user.revoked: ${firstError(checkUser.Errors(data))}` }
+  }
+  return { ok: false, error: `unknown subject ${subject}` }
+}
+
+function firstError (errors: Iterable<{ instancePath?: string, message?: string }>): string {
+  const [e] = errors
+  if (e === undefined) return 'invalid'
+  return `${e.instancePath === '' || e.instancePath === undefined ? '/' : e.instancePath} ${e.message ?? 'is invalid'}`
+}
+
+/** The subject an event is published on. */
+export function subjectOf (prefix: string, event: RatchetEvent): string {
+  return event.type === 'session.revoked' ? subjects(prefix).sessionRevoked : subjects(prefix).userRevoked
+}
+
+/** Seconds since the epoch with millisecond precision (a JWT NumericDate). */
+export function numericDate (ms: number): number {
+  return Math.round(ms) / 1000
+}

@@ -1,0 +1,6 @@
+export * from './config.js'
+export * from './redis-keys.js'
+export * from './events.js'
+export * from './tokens.js'
+export * from './bearer.js'
+export * from './errors.js'

@@ -1,0 +1,23 @@
+/**
+ * Redis key names (after REDIS_PREFIX, which ioredis adds). Everything about one
+ * user sits under the `{uid}` hash tag so each Lua script touches a single
+ * Redis Cluster slot. // wire contract: several instances share these keys
+ */
+export const redisKeys = {
+  /** hash: id, email, hash, created_at */
+  user: (uid: string) => `user:{${uid}}`,
+  /** string: uid, claimed with SET NX so an address is unique */
+  email: (email: string) => `email:{${email}}`,
+  /** hash: the session's state (current/previous refresh jti, times, scope) */
+  session: (uid: string, sid: string) => `session:{${uid}}:${sid}`,
+  /** sorted set: sid scored by the session's absolute expiry (ms) */
+  sessions: (uid: string) => `sessions:{${uid}}`,
+  /** hash: note id -> JSON note */
+  notes: (uid: string) => `notes:{${uid}}`,
+  /** string: the signing key set (JSON), when keys are shared through Redis */
+  signingKeys: () => 'keys:signing',
+  /** stream: events waiting for the relay to publish them to NATS */
+  outbox: () => 'outbox',
+  /** string: per-account failed-login counter */
+  loginFailures: (email: string) => `login-failures:{${email}}`
+} as const

@@ -1,0 +1,58 @@
+/** JOSE `typ` of access tokens (RFC 9068 §2.1). // wire contract */
+export const ACCESS_TOKEN_TYP = 'at+jwt'
+/** JOSE `typ` of refresh tokens: a type of their own, so neither is taken for the other. // wire contract */
+export const REFRESH_TOKEN_TYP = 'rt+jwt'
+/** Access-token signing algorithms the auth service offers. */
+export const ACCESS_TOKEN_ALGS = ['ES256', 'EdDSA', 'PS256'] as const
+export type AccessTokenAlg = typeof ACCESS_TOKEN_ALGS[number]
+
+/** Claims of an access token (RFC 9068 profile plus `sid`). // wire contract */
+export interface AccessTokenClaims {
+  iss: string
+  aud: string
+  sub: string
+  client_id: string
+  iat: number
+  exp: number
+  jti: string
+  sid: string
+  scope: string
+  /** When the session started: NumericDate with millisecond precision. */
+  auth_time: number
+}
+
+/** Claims of a refresh token; its audience is the issuer itself. // wire contract */
+export interface RefreshTokenClaims {
+  iss: string
+  aud: string
+  sub: string
+  sid: string
+  jti: string
+  client_id: string
+  iat: number
+  exp: number
+}
+
+/** RFC 6749 §5.1 token response, plus `refresh_token_expires_in`. // wire contract */
+export interface TokenResponse {
+  access_token: string
+  token_type: 'Bearer'
+  expires_in: number
+  refresh_token: string
+  refresh_token_expires_in: number
+  scope: string
+}
+
+/** Reads a JWT's payload without verifying it (for clients deciding when to refresh). */
+export function decodePayload (token: string): Record<string, unknown> | null {
+  const part = token.split('.')[1]
+  if (part === undefined) return null
+  try {
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/')
+    const json = decodeURIComponent(Array.from(atob(b64), (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0')).join(''))
+    const value: unknown = JSON.parse(json)
+    return value !== null && typeof value === 'object' ? value as Record<string, unknown> : null
+  } catch {
+    return null
+  }
+}
