@@ -1,0 +1,34 @@
+/**
+ * A mutual-exclusion lock around refreshes. Holders of the same lock (in one page,
+ * or across the tabs of an origin) run their critical sections one at a time.
+ */
+export interface RefreshLock {
+  /** Runs `fn` while holding the lock and returns its result. */
+  run<T> (fn: () => Promise<T>): Promise<T>
+  /** Releases what the lock holds open (a BroadcastChannel); optional. */
+  close? (): void
+}
+
+/** A lock for one JavaScript realm only: calls run one after another. */
+export function localLock (): RefreshLock {
+  let tail: Promise<unknown> = Promise.resolve()
+  return {
+    run<T> (fn: () => Promise<T>): Promise<T> {
+      const result = tail.then(fn)
+      // the next holder waits for this one whether it succeeds or fails
+      tail = result.then(noop, noop)
+      return result
+    }
+  }
+}
+
+/** A lock shared by every tab and worker of the origin, through the Web Locks API. */
+export function webLocksLock (name: string, locks: LockManager): RefreshLock {
+  return {
+    run<T> (fn: () => Promise<T>): Promise<T> {
+      return locks.request(name, { mode: 'exclusive' }, () => fn()) as Promise<T>
+    }
+  }
+}
+
+function noop (): void {}
