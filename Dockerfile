@@ -1,0 +1,86 @@
+# One Dockerfile, one target per service:
+#   docker build --target auth -t ratchet-auth .
+#   docker build --target resource -t ratchet-resource .
+# Works with the classic builder (no BuildKit-only syntax such as RUN --mount).
+# No secret, key or .env file is copied in (see .dockerignore): signing keys are
+# generated into Redis on first start, or mounted and named by SIGNING_KEYS_FILE.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Stages are in dependency order: the classic builder builds every stage above the
+# target, BuildKit only the ones the target needs.
+
+# ---- per-service production dependencies, from the same lockfile ----
+# `npm ci --omit=dev -w <pkg>` installs that workspace's runtime dependencies only
+# (the resource image carries no argon2) and links @ratchet/shared into node_modules.
+FROM ${NODE_IMAGE} AS deps-auth
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY services/auth/package.json services/auth/
+COPY services/resource/package.json services/resource/
+RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/auth -w @ratchet/shared \
+ && npm cache clean --force \
+ && node -e "import('argon2').then(() => console.log('argon2 native binding loads'))"
+
+FROM ${NODE_IMAGE} AS deps-resource
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY services/auth/package.json services/auth/
+COPY services/resource/package.json services/resource/
+RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/resource -w @ratchet/shared \
+ && npm cache clean --force
+
+# ---- build: every dependency (dev included), compile TypeScript to dist/ ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Manifests first, so the npm ci layer is reused until a lockfile or manifest changes.
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY services/auth/package.json services/auth/
+COPY services/resource/package.json services/resource/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY shared/ shared/
+COPY services/ services/
+# Only the runtime packages: root's tsconfig also references test/, which is not here.
+RUN npx tsc -b services/auth services/resource
+
+# ---- common runtime settings ----
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0
+WORKDIR /app
+COPY package.json ./
+COPY shared/package.json shared/
+COPY --from=build /app/shared/dist shared/dist
+# Files stay owned by root and read-only to the service: it writes nothing to disk.
+USER node
+# The service handles SIGTERM itself (drains HTTP, closes Redis and NATS, exits 0).
+# It runs as PID 1 here unless the container is started with --init / `init: true`
+# (docker-compose.yml does), which also reaps zombies and forwards signals.
+STOPSIGNAL SIGTERM
+
+# ---- auth service ----
+FROM runtime AS auth
+COPY --from=deps-auth /app/node_modules node_modules
+COPY services/auth/package.json services/auth/
+COPY --from=build /app/services/auth/dist services/auth/dist
+ENV PORT=3001
+EXPOSE 3001
+# No curl in the slim image: Node's own fetch probes readiness (Redis, NATS, keys).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "services/auth/dist/server.js"]
+
+# ---- resource service ----
+FROM runtime AS resource
+COPY --from=deps-resource /app/node_modules node_modules
+COPY services/resource/package.json services/resource/
+COPY --from=build /app/services/resource/dist services/resource/dist
+ENV PORT=3002
+EXPOSE 3002
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "services/resource/dist/server.js"]
