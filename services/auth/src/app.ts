@@ -1,0 +1,74 @@
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AuthConfig } from '@ratchet/shared'
+import { createRedis, connectRedis } from './plugins/redis.js'
+import { registerErrorHandler } from './plugins/errors.js'
+import { createKeyManager } from './keys/manager.js'
+import { createJwt } from './tokens/jwt.js'
+import { createTokenService } from './tokens/service.js'
+import { createSessionStore } from './stores/sessions.js'
+import { createUserStore } from './stores/users.js'
+import { createOutbox } from './events/outbox.js'
+import { createPasswords } from './passwords.js'
+import { accountRoutes } from './routes/accounts.js'
+import { refreshRoutes } from './routes/refresh.js'
+import { sessionRoutes } from './routes/logout.js'
+import { healthRoutes } from './routes/health.js'
+import { wellKnownRoutes } from './routes/well-known.js'
+import type { RouteDeps } from './routes/context.js'
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger']
+  /** ms since the epoch; tests inject a clock to move session time */
+  now?: () => number
+}
+
+/** Never log a credential, whatever a future log line includes. */
+export const redactPaths = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.refresh_token', '*.access_token', '*.token']
+
+export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
+  const now = opts.now ?? Date.now
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.LOG_LEVEL, redact: redactPaths },
+    bodyLimit: 64 * 1024,
+    // no coercion and no silent stripping: a number is not a string and an
+    // unknown property is an error, not ignored
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  registerErrorHandler(app)
+
+  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX)
+  redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis connection error') })
+  app.addHook('onClose', async () => { redis.disconnect() })
+  await connectRedis(redis)
+
+  const keys = await createKeyManager(config, redis, app.log, now)
+  app.addHook('onClose', async () => { keys.close() })
+
+  const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
+  await passwords.warm()
+  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY })
+  const tokens = createTokenService({
+    config,
+    jwt,
+    sessions: createSessionStore(redis, config.REDIS_PREFIX),
+    outbox: createOutbox(redis),
+    now,
+    onSecurityEvent: (event, detail) => { app.log.info({ event, ...detail }, `security event: ${event}`) }
+  })
+
+  const deps: RouteDeps = {
+    config,
+    tokens,
+    users: createUserStore(redis),
+    passwords,
+    ring: keys.ring,
+    ready: async () => ({ redis: await redis.ping().then(() => true, () => false) })
+  }
+  await app.register(accountRoutes, deps)
+  await app.register(refreshRoutes, deps)
+  await app.register(sessionRoutes, deps)
+  await app.register(wellKnownRoutes, deps)
+  await app.register(healthRoutes, deps)
+  return app
+}

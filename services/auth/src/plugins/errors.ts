@@ -1,0 +1,36 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errors } from '@ratchet/shared'
+import { isRedisUnavailable } from './redis.js'
+
+export interface ErrorBody { statusCode: number, code: string, error: string, message: string, requestId?: string }
+
+const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }
+
+/**
+ * Turns any error into one shape. 4xx are answered as they are; a dependency
+ * that is away becomes 503; anything else is logged and hidden behind a 500.
+ */
+export function toErrorBody (err: FastifyError, request: FastifyRequest): ErrorBody {
+  let e: FastifyError = err
+  if (isRedisUnavailable(err)) e = new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis')
+  const statusCode = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500
+  if (statusCode >= 500 && e === err) {
+    request.log.error({ err }, 'request failed')
+    return { statusCode: 500, code: 'RATCHET_INTERNAL', error: reasons[500]!, message: 'Internal server error', requestId: request.id }
+  }
+  if (statusCode === 503) request.log.warn({ code: e.code, reason: e.message }, 'dependency unavailable')
+  return { statusCode, code: e.code ?? 'RATCHET_ERROR', error: reasons[statusCode] ?? 'Error', message: e.message, requestId: request.id }
+}
+
+export function registerErrorHandler (app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const body = toErrorBody(err, request)
+    if (body.statusCode === 503) reply.header('retry-after', '1')
+    const challenge = (err as { wwwAuthenticate?: string }).wwwAuthenticate
+    if (challenge !== undefined) reply.header('www-authenticate', challenge)
+    return reply.code(body.statusCode).send(body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, requestId: request.id })
+  })
+}

@@ -1,0 +1,22 @@
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AuthConfig } from '@ratchet/shared'
+import type { TokenService } from '../tokens/service.js'
+import type { UserStore } from '../stores/users.js'
+import type { Passwords } from '../passwords.js'
+import type { KeyRing } from '../keys/ring.js'
+
+/** What route plugins are given: explicit dependencies, no decorators. */
+export interface RouteDeps {
+  config: AuthConfig
+  tokens: TokenService
+  users: UserStore
+  passwords: Passwords
+  ring: () => KeyRing
+  ready: () => Promise<Record<string, boolean>>
+}
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
+
+/** Token responses must never be cached (RFC 6749 §5.1). */
+export const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' } as const

@@ -1,0 +1,73 @@
+import { Type } from 'typebox'
+import { errors, RevocationReason, type AccessTokenClaims } from '@ratchet/shared'
+import { ErrorResponse, Jwt, Session } from '../schemas.js'
+import { invalidToken, missingCredentials, readBearer } from '../plugins/bearer.js'
+import type { FastifyRequest } from 'fastify'
+import type { App, RouteDeps } from './context.js'
+
+export async function sessionRoutes (app: App, { tokens }: RouteDeps): Promise<void> {
+  /** The caller's access token; `allowExpired` for logout, which is always allowed. */
+  function authenticate (request: FastifyRequest, allowExpired: boolean): AccessTokenClaims {
+    const token = readBearer(request)
+    if (token === undefined) throw missingCredentials()
+    try { return tokens.verifyAccess(token, allowExpired) } catch (err) { throw invalidToken(err as Error) }
+  }
+
+  app.post('/v1/logout', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'End this session (Bearer access token, or the refresh token in the body)',
+      body: Type.Object({ refresh_token: Type.Optional(Jwt) }, { additionalProperties: false }),
+      response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse }
+    },
+    // the body is optional (a Bearer header alone is enough)
+    preValidation: async (request) => { request.body ??= {} }
+  }, async (request, reply) => {
+    const refreshToken = request.body.refresh_token
+    let who: { sub: string, sid: string }
+    if (refreshToken !== undefined) {
+      // any refresh token of the session proves it, even one already rotated out
+      who = tokens.verifyRefreshSignature(refreshToken)
+    } else if (request.headers.authorization !== undefined) {
+      who = authenticate(request, true)
+    } else {
+      throw missingCredentials()
+    }
+    await tokens.revokeSession(who.sub, who.sid, RevocationReason.logout)
+    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+  })
+
+  app.post('/v1/logout-all', {
+    schema: { tags: ['sessions'], summary: 'End every session of the user', response: { 204: Type.Null(), 401: ErrorResponse } }
+  }, async (request, reply) => {
+    const claims = authenticate(request, true)
+    // every session that started up to now; a login a moment later survives
+    await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
+    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+  })
+
+  app.get('/v1/sessions', {
+    schema: { tags: ['sessions'], summary: "The user's active sessions", response: { 200: Type.Object({ sessions: Type.Array(Session) }), 401: ErrorResponse } }
+  }, async (request) => {
+    const claims = authenticate(request, false)
+    const list = await tokens.listSessions(claims.sub)
+    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    return { sessions: list.map((s) => ({ ...s, current: s.sid === claims.sid })) }
+  })
+
+  app.delete('/v1/sessions/:sid', {
+    schema: {
+      tags: ['sessions'],
+      summary: 'End one of the user\'s sessions',
+      params: Type.Object({ sid: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }),
+      response: { 204: Type.Null(), 401: ErrorResponse, 404: ErrorResponse }
+    }
+  }, async (request, reply) => {
+    const claims = authenticate(request, false)
+    const list = await tokens.listSessions(claims.sub)
+    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!list.some((s) => s.sid === request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
+    await tokens.revokeSession(claims.sub, request.params.sid, RevocationReason.sessionDeleted)
+    return reply.code(204).send(null)
+  })
+}

@@ -1,0 +1,40 @@
+import { Type } from 'typebox'
+
+// bounds keep argon2 and JSON parsing work per request small and predictable
+export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$', description: 'trimmed and lower-cased before use' })
+export const Password = Type.String({ minLength: 8, maxLength: 1024, description: '8 to 1024 characters, any characters (NIST SP 800-63B)' })
+export const Jwt = Type.String({ minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$' })
+
+export const Credentials = Type.Object({ email: Email, password: Password }, { additionalProperties: false })
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  refresh_token: Type.String(),
+  refresh_token_expires_in: Type.Integer(),
+  scope: Type.String()
+})
+
+export const SignupResponse = Type.Object({
+  ...TokenResponse.properties,
+  user: Type.Object({ id: Type.String(), email: Type.String() })
+})
+
+export const ErrorResponse = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String(),
+  requestId: Type.Optional(Type.String())
+})
+
+export const Session = Type.Object({
+  sid: Type.String(),
+  client_id: Type.String(),
+  scope: Type.String(),
+  created_at: Type.Number({ description: 'NumericDate, ms precision' }),
+  expires_at: Type.Integer({ description: 'idle expiry of the current refresh token' }),
+  max_expires_at: Type.Integer(),
+  current: Type.Boolean()
+})

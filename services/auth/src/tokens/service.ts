@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto'
+import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
+import type { SessionStore, SessionState } from '../stores/sessions.js'
+import type { Outbox } from '../events/outbox.js'
+import { JwtError, type Jwt } from './jwt.js'
+
+export interface TokenServiceDeps {
+  config: Pick<AuthConfig, 'ISSUER' | 'AUDIENCE' | 'ACCESS_TOKEN_TTL' | 'REFRESH_TOKEN_TTL' | 'SESSION_MAX_AGE' | 'REFRESH_REUSE_GRACE' | 'DEFAULT_CLIENT_ID' | 'DEFAULT_SCOPE'>
+  jwt: Jwt
+  sessions: SessionStore
+  outbox: Outbox
+  /** ms since the epoch; injected so tests can move time */
+  now: () => number
+  onSecurityEvent?: (event: string, detail: Record<string, unknown>) => void
+}
+
+export interface RefreshRequest {
+  refreshToken: string
+  /** optional: the client's (possibly expired) access token, which must belong to the same session */
+  accessToken?: string | undefined
+  /** when set, the refresh token must have been issued to this client */
+  clientId?: string | undefined
+  /** a narrower scope for the new access token (RFC 6749 §6) */
+  scope?: string | undefined
+}
+
+const describeJwt = (err: unknown): string => err instanceof JwtError ? err.message : 'the token does not verify'
+
+/**
+ * Token policy: issue, rotate, revoke. Storage atomicity lives in the session
+ * scripts; what a mismatch or an expiry means is decided here.
+ */
+export function createTokenService (deps: TokenServiceDeps) {
+  const { config, jwt, sessions, outbox, now } = deps
+  const idleMs = config.REFRESH_TOKEN_TTL * 1000
+  const graceMs = config.REFRESH_REUSE_GRACE * 1000
+  const security = deps.onSecurityEvent ?? (() => {})
+
+  function respond (sid: string, s: SessionState, scope: string, nowMs: number): TokenResponse {
+    const iat = Math.floor(nowMs / 1000)
+    const access: AccessTokenClaims = {
+      iss: config.ISSUER,
+      aud: config.AUDIENCE,
+      sub: s.sub,
+      client_id: s.clientId,
+      iat,
+      exp: iat + config.ACCESS_TOKEN_TTL,
+      jti: randomUUID(),
+      sid,
+      scope,
+      auth_time: numericDate(s.authTime)
+    }
+    // Deterministic (HMAC over the same claims), so the grace path hands out
+    // byte-for-byte the successor the winner got without storing it.
+    const refresh = jwt.signRefresh({ iss: config.ISSUER, aud: config.ISSUER, sub: s.sub, sid, jti: s.jti, client_id: s.clientId, iat: s.iat, exp: s.exp })
+    return {
+      access_token: jwt.signAccess(access),
+      token_type: 'Bearer',
+      expires_in: config.ACCESS_TOKEN_TTL,
+      refresh_token: refresh,
+      refresh_token_expires_in: Math.max(0, s.exp - iat),
+      scope
+    }
+  }
+
+  async function revokeSession (sub: string, sid: string, reason: string): Promise<boolean> {
+    // outbox first: if Redis fails after this, the relay and our own consumer still end the session
+    await outbox.sessionRevoked({ sid, sub, reason, at: numericDate(now()) })
+    const removed = await sessions.revoke(sub, sid)
+    security('session_revoked', { sub, sid, reason })
+    return removed
+  }
+
+  return {
+    /** Starts a session (login or sign-up) and returns its first token pair. */
+    async startSession (sub: string, opts: { clientId?: string, scope?: string } = {}): Promise<TokenResponse> {
+      const nowMs = now()
+      const sid = randomUUID()
+      const jti = randomUUID()
+      const clientId = opts.clientId ?? config.DEFAULT_CLIENT_ID
+      const scope = opts.scope ?? config.DEFAULT_SCOPE
+      const { iat, exp } = await sessions.create({ sub, sid, jti, clientId, scope, now: nowMs, idleMs, maxMs: config.SESSION_MAX_AGE * 1000 })
+      return respond(sid, { sub, clientId, scope, authTime: nowMs, jti, iat, exp }, scope, nowMs)
+    },
+
+    /** Rotation: the presented refresh token must be the session's current one. */
+    async refresh (req: RefreshRequest): Promise<TokenResponse> {
+      let claims
+      try {
+        claims = jwt.verifyRefresh(req.refreshToken)
+      } catch (err) {
+        throw new errors.RATCHET_INVALID_REFRESH_TOKEN(describeJwt(err))
+      }
+      if (req.clientId !== undefined && claims.client_id !== req.clientId) {
+        throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the refresh token was issued to another client')
+      }
+      if (req.accessToken !== undefined) {
+        // step 6: signature, issuer and session must match; expiry is the reason we are here
+        let access
+        try { access = jwt.verifyAccess(req.accessToken, { ignoreExpiration: true }) } catch (err) {
+          throw new errors.RATCHET_INVALID_REFRESH_TOKEN(`access_token: ${describeJwt(err)}`)
+        }
+        if (access.sid !== claims.sid || access.sub !== claims.sub) {
+          throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the access token belongs to another session')
+        }
+      }
+      const nowMs = now()
+      const result = await sessions.rotate({ sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti: randomUUID(), now: nowMs, idleMs, graceMs })
+      if (result.status === 'missing') throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the session has ended')
+      if (result.status !== 'rotated' && result.status !== 'grace') {
+        // an already rotated-out token outside the grace window means a copy
+        // exists elsewhere: end the session for everyone (RFC 9700 §4.14.2)
+        security('refresh_token_reuse', { sub: claims.sub, sid: claims.sid })
+        await revokeSession(claims.sub, claims.sid, RevocationReason.refreshTokenReuse)
+        throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the refresh token was already used; the session has been revoked')
+      }
+      let scope = result.scope
+      if (req.scope !== undefined) {
+        const granted = new Set(result.scope.split(' '))
+        const wanted = req.scope.split(' ').filter((s) => s !== '')
+        if (wanted.some((s) => !granted.has(s))) throw Object.assign(new errors.RATCHET_INVALID_REFRESH_TOKEN('the requested scope exceeds the granted scope'), { oauthError: 'invalid_scope' })
+        scope = wanted.join(' ')
+      }
+      return respond(claims.sid, result, scope, nowMs)
+    },
+
+    revokeSession,
+
+    /** Ends every session of `sub` that started before `beforeMs` (logout-all, password change). */
+    async revokeUser (sub: string, beforeMs: number, reason: string): Promise<number> {
+      await outbox.userRevoked({ sub, before: numericDate(beforeMs), reason, at: numericDate(now()) })
+      const n = await sessions.revokeUser(sub, beforeMs)
+      security('user_revoked', { sub, reason, sessions: n })
+      return n
+    },
+
+    /** Verifies an access token; `allowExpired` for logout, which is always allowed. */
+    verifyAccess (token: string, allowExpired = false): AccessTokenClaims {
+      try {
+        return jwt.verifyAccess(token, { ignoreExpiration: allowExpired })
+      } catch (err) {
+        const fault = err instanceof JwtError ? err.fault : 'signature'
+        throw Object.assign(new errors.RATCHET_INVALID_ACCESS_TOKEN(describeJwt(err)), { fault })
+      }
+    },
+
+    /** Verifies a refresh token's signature and claims only (logout, revocation). */
+    verifyRefreshSignature (token: string) {
+      try {
+        return jwt.verifyRefresh(token, { ignoreExpiration: true })
+      } catch (err) {
+        throw new errors.RATCHET_INVALID_REFRESH_TOKEN(describeJwt(err))
+      }
+    },
+
+    listSessions: (sub: string) => sessions.list(sub, now()),
+    now
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>

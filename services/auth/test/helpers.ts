@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { AuthEnv, loadConfig, type AuthConfig } from '@ratchet/shared'
+import { buildApp, type BuildOptions } from '../src/app.js'
+
+type Test = { teardown: (fn: () => unknown) => void }
+
+/** A unique key prefix, stream and subject prefix, so tests never see each other's data. */
+export function isolation (): Pick<AuthConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'> {
+  const id = randomBytes(5).toString('hex')
+  return { REDIS_PREFIX: `test:${id}:`, NATS_STREAM: `TEST_${id}`, NATS_SUBJECT_PREFIX: `test_${id}` }
+}
+
+export function testConfig (overrides: Partial<AuthConfig> = {}): AuthConfig {
+  return loadConfig(AuthEnv, {}, { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, RATE_LIMITS: 'off', ...overrides })
+}
+
+/** Deletes every key under a prefix (test clean-up). */
+export async function dropPrefix (redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl)
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+export interface Started { url: string, config: AuthConfig, close: () => Promise<void>, app: Awaited<ReturnType<typeof buildApp>> }
+
+/** Starts the auth service on a free port against the real Redis; closed and cleaned at teardown. */
+export async function startAuth (t: Test, overrides: Partial<AuthConfig> = {}, opts: BuildOptions = {}): Promise<Started> {
+  const config = testConfig(overrides)
+  const app = await buildApp(config, { logger: false, ...opts })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  let closed = false
+  const close = async () => { if (!closed) { closed = true; await app.close() } }
+  t.teardown(async () => { await close(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
+  return { url: `http://127.0.0.1:${port}`, config, close, app }
+}
+
+export interface JsonResponse<T = Record<string, unknown>> { status: number, headers: Headers, body: T }
+
+/** A real HTTP call; the body is parsed as JSON when there is one. */
+export async function call<T = Record<string, any>> (url: string, init: { method?: string, body?: unknown, token?: string, headers?: Record<string, string> } = {}): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...init.headers }
+  if (init.body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
+  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers,
+    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
+  })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, body: (text === '' ? undefined : JSON.parse(text)) as T }
+}
+
+export function uniqueEmail (): string {
+  return `user-${randomBytes(6).toString('hex')}@example.com`
+}
+
+/** Polls `check` until it returns a value or the deadline passes. */
+export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline')
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
+
+export function decodeJwt (token: string): { header: Record<string, any>, payload: Record<string, any> } {
+  const [h, p] = token.split('.')
+  return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()), payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) }
+}
