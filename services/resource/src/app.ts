@@ -1,0 +1,54 @@
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { jwksUrlOf, type ResourceConfig } from '@ratchet/shared'
+import errorsPlugin from './plugins/errors.js'
+import redisPlugin from './plugins/redis.js'
+import natsPlugin from './plugins/nats.js'
+import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
+import revocationsPlugin from './plugins/revocations.js'
+import authenticatePlugin from './plugins/authenticate.js'
+import healthRoutes from './routes/health.js'
+import meRoutes from './routes/me.js'
+import notesRoutes from './routes/notes.js'
+
+export interface BuildOptions {
+  logger?: FastifyServerOptions['logger']
+  /** JWKS timings (ms); tests shorten them, production keeps the defaults */
+  jwks?: Partial<Pick<KeysPluginOptions, 'refreshInterval' | 'retryInterval' | 'minRefreshInterval' | 'timeout'>>
+  /** wait between attempts while NATS or the event stream is missing (ms) */
+  retryInterval?: number
+}
+
+/** Never log a credential, whatever a future log line includes. */
+export const redactPaths = ['req.headers.authorization', 'req.headers.cookie', '*.token', '*.access_token', '*.refresh_token']
+
+/**
+ * The resource service, not listening yet. It starts without its dependencies (the auth
+ * service, NATS, even Redis) and reports not-ready on /health/ready until it has them.
+ */
+export async function buildApp (config: ResourceConfig, opts: BuildOptions = {}) {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.LOG_LEVEL, redact: redactPaths },
+    // a note of NOTE_MAX_LENGTH characters, each escaped as \uXXXX at worst, plus room for JSON
+    bodyLimit: config.NOTE_MAX_LENGTH * 6 + 1024,
+    // no coercion and no silent stripping: a number is not a string, an unknown property is an error
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const retainSeconds = config.ACCESS_TOKEN_TTL + config.CLOCK_LEEWAY
+  const retry = opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {}
+
+  await app.register(errorsPlugin)
+  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX })
+  await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
+  await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
+  await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })
+  await app.register(authenticatePlugin, { leeway: config.CLOCK_LEEWAY, cacheSize: config.VERIFY_CACHE_SIZE })
+  // a key that left the JWKS may have been compromised: forget what it verified
+  app.keys.onKeysRemoved = () => app.tokens.clearCache()
+
+  await app.register(healthRoutes)
+  await app.register(meRoutes)
+  await app.register(notesRoutes, { maxLength: config.NOTE_MAX_LENGTH })
+  return app
+}

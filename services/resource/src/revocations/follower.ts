@@ -1,0 +1,116 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats'
+import { parseEvent, subjects } from '@ratchet/shared'
+import type { RevocationList } from './list.js'
+
+export interface FollowerOptions {
+  connection: () => Promise<NatsConnection>
+  stream: string
+  prefix: string
+  /** how far back to replay: ACCESS_TOKEN_TTL + CLOCK_LEEWAY, in seconds */
+  replaySeconds: number
+  list: RevocationList
+  log: FastifyBaseLogger
+  /** wait between attempts while the stream is missing (ms) */
+  retryInterval?: number
+}
+
+/**
+ * Replays the event stream from (now − replaySeconds) with an ordered consumer, then
+ * follows it live, feeding revocations into the list. `caughtUp` turns true once every
+ * event stored when the consumer was created has been applied. The stream belongs to the
+ * auth service: while it does not exist this waits and retries, it never creates it.
+ */
+export class RevocationFollower {
+  caughtUp = false
+  /** events applied and skipped, for tests and metrics */
+  applied = 0
+  skipped = 0
+  readonly #opts: Required<FollowerOptions>
+  #messages: ConsumerMessages | null = null
+  #stopped = false
+  #done: Promise<void> | null = null
+  #wake: (() => void) | null = null
+
+  constructor (opts: FollowerOptions) {
+    this.#opts = { retryInterval: 1000, ...opts }
+  }
+
+  start (): void {
+    this.#done = this.#run()
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    this.#wake?.()
+    this.#messages?.stop()
+    await this.#done
+  }
+
+  async #run (): Promise<void> {
+    const { log, stream } = this.#opts
+    let missingLogged = false
+    while (!this.#stopped) {
+      try {
+        const nc = await this.#opts.connection()
+        if (this.#stopped) return
+        await this.#follow(nc)
+      } catch (err) {
+        if (this.#stopped) return
+        const message = (err as Error).message
+        if (message === 'stream not found') {
+          if (!missingLogged) log.warn({ stream }, 'the event stream does not exist yet; waiting for the auth service to create it')
+          missingLogged = true
+        } else {
+          log.warn({ stream, err: message }, 'cannot follow the event stream; retrying')
+        }
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve
+          setTimeout(resolve, this.#opts.retryInterval).unref()
+        })
+      }
+    }
+  }
+
+  async #follow (nc: NatsConnection): Promise<void> {
+    const { stream, prefix, replaySeconds, log } = this.#opts
+    const startTime = new Date(Date.now() - replaySeconds * 1000).toISOString()
+    // an ordered consumer: ephemeral, in order, recreated by the client after a gap or a reconnect
+    const consumer = await nc.jetstream().consumers.get(stream, { filterSubjects: subjects(prefix).all, opt_start_time: startTime })
+    const messages = await consumer.consume()
+    this.#messages = messages
+    if (this.#stopped) { messages.stop(); return }
+    const info = await consumer.info(true)
+    log.info({ stream, since: startTime, pending: info.num_pending }, 'replaying revocations')
+    if (info.num_pending === 0) this.#markCaughtUp()
+    for await (const m of messages) {
+      this.#apply(m)
+      if (m.info.pending === 0) this.#markCaughtUp()
+    }
+  }
+
+  #markCaughtUp (): void {
+    if (this.caughtUp) return
+    this.caughtUp = true
+    this.#opts.log.info({ applied: this.applied, skipped: this.skipped }, 'revocations replayed; following live events')
+  }
+
+  #apply (m: JsMsg): void {
+    const parsed = parseEvent(this.#opts.prefix, m.subject, m.data)
+    if (!parsed.ok && parsed.error.startsWith('unknown subject')) {
+      // another event type under <prefix>.events.>: not ours to act on
+      this.#opts.log.debug({ subject: m.subject, seq: m.seq }, 'ignoring an event of another type')
+      return
+    }
+    if (!parsed.ok) {
+      // a bad event must never stop the others: log it (without its payload) and go on
+      this.skipped++
+      this.#opts.log.warn({ subject: m.subject, seq: m.seq, error: parsed.error }, 'skipping a malformed event')
+      return
+    }
+    const { event } = parsed
+    if (event.type === 'session.revoked') this.#opts.list.revokeSession(event.data.sid)
+    else this.#opts.list.revokeUser(event.data.sub, event.data.before)
+    this.applied++
+  }
+}
