@@ -74,6 +74,7 @@ export function createClient (options: ClientOptions): RatchetClient {
   let due: { token: string, at: number | null } | null = null // the jitter is drawn once per token
   let inflight: Promise<StoredTokens> | null = null
   let announcedOut: string | null = null // the refresh token whose end was announced, to announce it once
+  let seen: string | null = null // the refresh token last read, to notice when another tab signs out
 
   const serverNow = (): number => localNow() + offset
 
@@ -92,10 +93,19 @@ export function createClient (options: ClientOptions): RatchetClient {
     events.emit('signedout', { reason })
   }
 
+  /** Reads the tokens; when they vanished since the last read, another tab signed out. */
+  async function read (): Promise<StoredTokens | null> {
+    const tokens = await storage.get()
+    if (tokens !== null) seen = tokens.refresh_token
+    else if (seen !== null) announceSignedOut(seen, 'gone')
+    return tokens
+  }
+
   async function store (response: TokenResponse, reason: ClientEvents['tokens']['reason']): Promise<StoredTokens> {
     const tokens = { access_token: response.access_token, refresh_token: response.refresh_token }
     offset = clockOffset(tokens.access_token, localNow())
     await storage.set(tokens)
+    seen = tokens.refresh_token
     announcedOut = null
     events.emit('tokens', { reason, tokens })
     return tokens
@@ -126,11 +136,8 @@ export function createClient (options: ClientOptions): RatchetClient {
   function refreshFrom (stale: StoredTokens | null): Promise<StoredTokens> {
     if (inflight) return inflight
     const flight = lock.run(async () => {
-      const current = await storage.get()
-      if (current === null) {
-        if (stale !== null) announceSignedOut(stale.refresh_token, 'gone')
-        throw signedOut('not signed in')
-      }
+      const current = await read()
+      if (current === null) throw signedOut('not signed in')
       if (stale !== null && current.access_token !== stale.access_token) return current
       return exchange(current)
     })
@@ -181,7 +188,7 @@ export function createClient (options: ClientOptions): RatchetClient {
     async fetch (input, init) {
       // one Request up front, so a retry can send the same body again
       const request = new Request(input, init)
-      let tokens = await storage.get()
+      let tokens = await read()
       if (tokens === null) throw signedOut('not signed in')
       if (isDue(tokens)) {
         try {
