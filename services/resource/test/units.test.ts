@@ -1,0 +1,80 @@
+import t from 'tap'
+import { readBearer, isB64Token } from '../src/tokens/bearer.js'
+import { RevocationList } from '../src/revocations/list.js'
+import { LruCache } from '../src/tokens/cache.js'
+
+t.test('the Bearer scheme is read case-insensitively', async (t) => {
+  for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) t.same(readBearer(`${scheme} abc.def.ghi`), { kind: 'token', token: 'abc.def.ghi' })
+  t.same(readBearer('Bearer   abc'), { kind: 'token', token: 'abc' })
+})
+
+t.test('no header, or another scheme, is no bearer credentials', async (t) => {
+  t.same(readBearer(undefined), { kind: 'none' })
+  t.same(readBearer(''), { kind: 'none' })
+  t.same(readBearer('Basic dXNlcjpwYXNz'), { kind: 'none' })
+  t.same(readBearer('Bearerx abc'), { kind: 'none' })
+})
+
+t.test('Bearer without a token is malformed', async (t) => {
+  t.match(readBearer('Bearer'), { kind: 'malformed' })
+  t.match(readBearer('Bearer '), { kind: 'malformed' })
+})
+
+t.test('b64token syntax is checked', async (t) => {
+  t.ok(isB64Token('abc.DEF-_~+/=='))
+  t.notOk(isB64Token('abc def'))
+  t.notOk(isB64Token('abc"'))
+})
+
+t.test('a session revocation denies that session only', async (t) => {
+  const list = new RevocationList({ retainSeconds: 60 })
+  list.revokeSession('s1')
+  t.ok(list.isRevoked('s1', 'u1', 0))
+  t.notOk(list.isRevoked('s2', 'u1', 0))
+})
+
+t.test('a user revocation denies sessions that started strictly before `before`', async (t) => {
+  const list = new RevocationList({ retainSeconds: 60 })
+  const before = 1764345600.123
+  list.revokeUser('u1', before)
+  t.ok(list.isRevoked('s', 'u1', list.relativeMs(1764345600.122)))
+  t.notOk(list.isRevoked('s', 'u1', list.relativeMs(1764345600.123)), 'not the session that started at `before`')
+  t.notOk(list.isRevoked('s', 'u1', list.relativeMs(1764345700)))
+  t.notOk(list.isRevoked('s', 'u2', list.relativeMs(1764345600)))
+  list.revokeUser('u1', before - 100)
+  t.ok(list.isRevoked('s', 'u1', list.relativeMs(1764345600.122)), 'an older event does not shrink the window')
+})
+
+t.test('revocations are forgotten once no token they cover can be alive', async (t) => {
+  let now = 1_764_345_600_000
+  const list = new RevocationList({ retainSeconds: 905, now: () => now })
+  list.revokeSession('a')
+  list.revokeUser('u', now / 1000)
+  now += 500_000
+  list.revokeSession('b')
+  list.sweep()
+  t.same(list.size, { sessions: 2, users: 1 })
+  now += 406_000
+  list.sweep()
+  t.same(list.size, { sessions: 1, users: 0 })
+  t.notOk(list.isRevoked('a', 'x', 0))
+  t.ok(list.isRevoked('b', 'x', 0))
+  list.revokeSession('b') // a repeat moves it to the back with a later expiry
+  now += 500_000
+  list.sweep()
+  t.ok(list.isRevoked('b', 'x', 0))
+})
+
+t.test('the LRU drops the least recently used entry', async (t) => {
+  const c = new LruCache<number>(2)
+  c.set('a', 1)
+  c.set('b', 2)
+  c.get('a')
+  c.set('c', 3)
+  t.equal(c.get('b'), undefined)
+  t.equal(c.get('a'), 1)
+  t.equal(c.get('c'), 3)
+  const off = new LruCache<number>(0)
+  off.set('a', 1)
+  t.equal(off.size, 0)
+})
