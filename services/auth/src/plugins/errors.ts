@@ -19,10 +19,13 @@ export function toErrorBody (err: FastifyError, request: FastifyRequest): ErrorB
     return { statusCode: 500, code: 'RATCHET_INTERNAL', error: reasons[500]!, message: 'Internal server error', requestId: request.id }
   }
   if (statusCode === 503) request.log.warn({ code: e.code, reason: e.message }, 'dependency unavailable')
-  return { statusCode, code: e.code ?? 'RATCHET_ERROR', error: reasons[statusCode] ?? 'Error', message: e.message, requestId: request.id }
+  // no request id here: equal failures must give byte-for-byte equal bodies
+  // (login); it travels in the x-request-id header instead
+  return { statusCode, code: e.code ?? 'RATCHET_ERROR', error: reasons[statusCode] ?? 'Error', message: e.message }
 }
 
 export function registerErrorHandler (app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const body = toErrorBody(err, request)
     if (body.statusCode === 503) reply.header('retry-after', '1')
@@ -31,6 +34,6 @@ export function registerErrorHandler (app: FastifyInstance): void {
     return reply.code(body.statusCode).send(body)
   })
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, requestId: request.id })
+    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` })
   })
 }
