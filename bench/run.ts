@@ -1,0 +1,119 @@
+/**
+ * `npm run bench`: measures what users care about next to a reference measured in
+ * the same run, and writes bench/RESULTS.md and bench/results.svg.
+ *
+ *   npm run bench                 full run (several minutes, seeds 1M sessions)
+ *   npm run bench -- --smoke      one short round of everything (CI); report in bench/out/
+ *   npm run bench -- --only=1,4   some scenarios only
+ *   npm run bench -- --profile    also write --cpu-prof profiles of the product to bench/out/
+ *
+ * It never fails on a number; it exits non-zero only when a scenario could not run.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { LOAD_CPU, pinning } from './lib/cpu.js'
+import type { Ctx } from './lib/context.js'
+import type { Plan } from './lib/load.js'
+import { describeMachine } from './lib/machine.js'
+import { met, type Section } from './lib/model.js'
+import { ROOT } from './lib/proc.js'
+import { renderReport } from './lib/report.js'
+import { benchEnv, cleanup, productBuilt } from './lib/services.js'
+import { renderSvg } from './lib/svg.js'
+import { resourceScenario } from './scenarios/resource.js'
+import { refreshScenario } from './scenarios/refresh.js'
+import { loginScenario } from './scenarios/login.js'
+import { revocationScenario } from './scenarios/revocation.js'
+import { memoryScenario } from './scenarios/memory.js'
+
+const args = process.argv.slice(2)
+const smoke = args.includes('--smoke')
+const profile = args.includes('--profile')
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
+
+// The driver and autocannon run on the load generator's core; servers pin themselves.
+if (pinning && process.env.BENCH_PINNED !== '1') {
+  const r = spawnSync('taskset', ['-c', String(LOAD_CPU), process.execPath, ...process.execArgv, process.argv[1]!, ...args],
+    { stdio: 'inherit', env: { ...process.env, BENCH_PINNED: '1' } })
+  process.exit(r.status ?? 1)
+}
+
+const plan: Plan = smoke ? { warmupSec: 1, rounds: 1, durationSec: 2 } : { warmupSec: 3, rounds: 5, durationSec: 8 }
+const outDir = join(ROOT, 'bench', 'out')
+mkdirSync(outDir, { recursive: true })
+const log = (line: string): void => { process.stdout.write(line + '\n') }
+
+log('building the services (tsc -b services/auth services/resource)')
+try {
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-b', 'services/auth', 'services/resource'], { cwd: ROOT, stdio: 'inherit' })
+} catch {
+  // A type error elsewhere must not stop a bench of the build that exists.
+  if (!productBuilt()) throw new Error('the services are not built and tsc -b failed')
+  log('tsc -b failed; measuring the existing dist/ builds')
+}
+
+const env = benchEnv()
+const ctx: Ctx = {
+  smoke,
+  plan,
+  env,
+  log,
+  outDir,
+  profile,
+  profileArgs: (name) => ['--cpu-prof', `--cpu-prof-dir=${outDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+}
+
+const scenarios: Array<[string, string, (c: Ctx) => Promise<Section>]> = [
+  ['1', 'Resource verification, GET /v1/me', resourceScenario],
+  ['2', 'Refresh with rotation, POST /v1/refresh', refreshScenario],
+  ['3', 'Login storm', loginScenario],
+  ['4', 'Revocation propagation', revocationScenario],
+  ['5', 'Memory', memoryScenario]
+]
+
+let interrupted = false
+process.once('SIGINT', () => { interrupted = true; log('interrupted: cleaning up after the current step') })
+
+const sections: Section[] = []
+const started = Date.now()
+const machine = await describeMachine(env.base.REDIS_URL!, env.base.NATS_URL!)
+try {
+  for (const [id, title, fn] of scenarios) {
+    if ((only && !only.includes(id)) || interrupted) continue
+    log(`scenario ${id}: ${title}`)
+    const t0 = Date.now()
+    try {
+      sections.push(await fn(ctx))
+    } catch (err) {
+      log(`  scenario ${id} failed: ${(err as Error).stack ?? String(err)}`)
+      sections.push({ id, title, setup: [], rows: [], targets: [], notes: [], error: (err as Error).message })
+    }
+    log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
+  }
+} finally {
+  const n = await cleanup(env)
+  log(`deleted ${n} Redis keys under ${env.prefix} and stream ${env.stream}`)
+}
+
+const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`
+const report = renderReport({
+  date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+  command,
+  machine: machine.machine,
+  versions: machine.versions,
+  plan: `Each load: ${plan.warmupSec} s warm-up, then ${plan.rounds} round(s) of ${plan.durationSec} s; the table shows the median round. Total ${((Date.now() - started) / 60000).toFixed(1)} min.`,
+  smoke
+}, sections)
+const dir = smoke || only ? outDir : join(ROOT, 'bench')
+writeFileSync(join(dir, 'RESULTS.md'), report)
+writeFileSync(join(dir, 'results.svg'), renderSvg(sections))
+log(`wrote ${join(dir, 'RESULTS.md')} and results.svg`)
+for (const s of sections) {
+  for (const t of s.targets) log(`  ${s.id} ${met(t) ? 'met   ' : 'MISSED'} ${t.what}: ${t.measured.toFixed(2)} ${t.unit} (goal ${t.cmp} ${t.goal})`)
+}
+const broken = sections.filter((s) => s.error !== undefined)
+if (broken.length > 0) {
+  log(`scenarios that could not run: ${broken.map((s) => s.id).join(', ')}`)
+  process.exit(1)
+}

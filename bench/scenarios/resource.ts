@@ -1,0 +1,118 @@
+import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
+import { decodeJwt, jwks, me, pool, refresh, signup } from '../lib/api.js'
+import type { Ctx } from '../lib/context.js'
+import { measure, type LoadResult } from '../lib/load.js'
+import type { Row, Section } from '../lib/model.js'
+import { startNode, waitMessage, ROOT } from '../lib/proc.js'
+import { startPair } from '../lib/services.js'
+import { median } from '../lib/stats.js'
+
+const CONNECTIONS = 50
+const ref = (name: string): string => `${ROOT}bench/refs/${name}`
+
+/** Mints distinct access tokens by walking a few refresh chains in parallel. */
+async function mintTokens (auth: string, count: number): Promise<string[]> {
+  const chains = 10
+  const starts = await pool(Array.from({ length: chains }), 4, async () => (await signup(auth)).refresh_token)
+  const per = Math.ceil(count / chains)
+  const lists = await Promise.all(starts.map(async (rt) => {
+    const out: string[] = []
+    let cur = rt
+    for (let i = 0; i < per; i++) {
+      const t = await refresh(auth, cur)
+      out.push(t.access_token)
+      cur = t.refresh_token
+    }
+    return out
+  }))
+  return lists.flat().slice(0, count)
+}
+
+const row = (name: string, role: Row['role'], r: LoadResult, vs?: string): Row =>
+  ({ name, role, rps: r.rps, p50: r.p50, p99: r.p99, failed: r.failed + r.errors, ...(vs ? { vs } : {}) })
+
+/** Scenario 1: GET /v1/me with the same token, and with a new token per request. */
+export async function resourceScenario (ctx: Ctx): Promise<Section> {
+  const { plan, log } = ctx
+  const section: Section = {
+    id: '1',
+    title: 'Resource verification, GET /v1/me',
+    setup: [
+      `${CONNECTIONS} connections; server under test on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU} (the auth service, idle during the runs, also on CPU ${LOAD_CPU})`,
+      '1a: one token reused (verified once, then served from the verified-token cache); 1b: a pool of distinct tokens, each used once per cycle, larger than the cache',
+      'references: a bare Fastify route returning the same JSON (no check at all), Express 5 + jsonwebtoken verifying an RS256 token on every request, and node:crypto verifying the same ES256 signature in a loop (no HTTP)'
+    ],
+    rows: [],
+    targets: [],
+    notes: []
+  }
+  const { auth, resource } = await startPair(ctx.env, { auth: LOAD_CPU, resource: SERVER_CPU }, {}, ctx.profile ? { resource: ctx.profileArgs('resource-1') } : {})
+  try {
+    const first = await signup(auth.url)
+    const body = await me(resource.url, first.access_token)
+    const tokenCount = ctx.smoke ? 2_000 : 30_000
+    log(`  minting ${tokenCount} distinct access tokens`)
+    const tokens = await mintTokens(auth.url, tokenCount)
+    section.setup.push(`1b pool: ${tokens.length} distinct tokens cycled (VERIFY_CACHE_SIZE default 10,000)`)
+    const kid = decodeJwt(first.access_token).header.kid
+    const jwk = (await jwks(auth.url)).keys.find((k) => k.kid === kid)
+
+    const runRef = async (name: string, script: string, env: Record<string, string> = {}): Promise<{ r: LoadResult, msg: Record<string, unknown> }> => {
+      const child = startNode(name, ref(script), { cpu: SERVER_CPU, env })
+      try {
+        const msg = await waitMessage(child, 'ready')
+        const headers = typeof msg.token === 'string' ? { authorization: `Bearer ${msg.token}` } : { authorization: `Bearer ${first.access_token}` }
+        log(`  ${name}`)
+        const r = await measure({ url: `http://127.0.0.1:${Number(msg.port)}/v1/me`, headers, connections: CONNECTIONS }, plan, log)
+        return { r, msg }
+      } finally { await child.stop() }
+    }
+
+    const bare = await runRef('bare Fastify', 'bare-fastify.ts', { BENCH_BODY: JSON.stringify(body) })
+    const express = await runRef('Express + jsonwebtoken RS256', 'express-jwt.ts')
+
+    log('  1a same token')
+    const a = await measure({ url: `${resource.url}/v1/me`, headers: { authorization: `Bearer ${first.access_token}` }, connections: CONNECTIONS }, plan, log)
+    log('  1b new token per request')
+    let next = 0
+    const b = await measure({
+      url: `${resource.url}/v1/me`,
+      connections: CONNECTIONS,
+      setupRequest: (req) => {
+        const token = tokens[next++ % tokens.length]!
+        return { ...req, headers: { ...(req.headers as Record<string, string>), authorization: `Bearer ${token}` } }
+      }
+    }, plan, log)
+
+    log('  raw ES256 verification (node:crypto, one core)')
+    const raw = startNode('es256', ref('es256-verify.ts'), {
+      cpu: SERVER_CPU,
+      env: { BENCH_TOKEN: first.access_token, BENCH_JWK: JSON.stringify(jwk ?? {}), BENCH_SECONDS: String(Math.max(1, plan.durationSec / 2)), BENCH_ROUNDS: String(plan.rounds) }
+    })
+    const rates = (await waitMessage(raw, 'result', 300_000)).rates as number[]
+    await raw.stop()
+    const rawRate = median(rates)
+
+    section.rows.push(
+      row('bare Fastify route', 'reference', bare.r),
+      row('Express + jsonwebtoken RS256', 'reference', express.r),
+      { name: 'raw ES256 verify, node:crypto', role: 'bound', rps: rawRate },
+      row('1a product, same token', 'product', a, 'bare Fastify route'),
+      row('1a product vs Express', 'product', a, 'Express + jsonwebtoken RS256'),
+      row('1b product, new token per request', 'product', b, 'raw ES256 verify, node:crypto'),
+      row('1b product vs Express', 'product', b, 'Express + jsonwebtoken RS256')
+    )
+    section.targets.push(
+      { what: '1a same token vs bare Fastify route', measured: a.rps / bare.r.rps, goal: 0.75, cmp: '>=', unit: '×' },
+      { what: '1b new token per request vs raw ES256 verification on one core', measured: b.rps / rawRate, goal: 0.9, cmp: '>=', unit: '×' },
+      { what: '1a same token vs Express + jsonwebtoken', measured: a.rps / express.r.rps, goal: 4, cmp: '>=', unit: '×' }
+    )
+    if (bare.r.rps > 0 && a.rps / bare.r.rps > 0.95) {
+      section.notes.push('1a runs within 5% of the bare route: the load generator (one core) may be the limit of both, so the true gap may be larger than this ratio shows.')
+    }
+    return section
+  } finally {
+    await resource.stop()
+    await auth.stop()
+  }
+}

@@ -1,0 +1,6 @@
+import type { Ctx } from '../lib/context.js'
+import type { Section } from '../lib/model.js'
+
+export async function revocationScenario (_ctx: Ctx): Promise<Section> {
+  throw new Error('not written yet')
+}
