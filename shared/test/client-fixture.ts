@@ -36,7 +36,7 @@ export interface Fixture {
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
-export async function startFixture (t: { teardown: (fn: () => Promise<void>) => void }, opts: FixtureOptions = {}): Promise<Fixture> {
+export async function startFixture (t: { teardown: (fn: () => Promise<void> | void) => void }, opts: FixtureOptions = {}): Promise<Fixture> {
   const ttlMs = opts.ttlMs ?? 400
   const sessions = new Map<string, Session>()
   const access = new Map<string, { sid: string, exp: number }>() // token -> what the server knows

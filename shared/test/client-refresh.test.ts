@@ -2,7 +2,7 @@ import t from 'tap'
 import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '../src/client/index.js'
 import { PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
-async function signedIn (t: Parameters<Parameters<typeof t.test>[1]>[0], fixtureOpts: Parameters<typeof startFixture>[1], clientOpts: Partial<Parameters<typeof createClient>[0]> = {}) {
+async function signedIn (t: { teardown: (fn: () => Promise<void> | void) => void }, fixtureOpts: Parameters<typeof startFixture>[1], clientOpts: Partial<Parameters<typeof createClient>[0]> = {}) {
   const fixture = await startFixture(t, fixtureOpts)
   const storage = memoryStorage()
   const client = createClient({ authUrl: fixture.url, storage, refreshMarginSeconds: 0.1, jitterSeconds: 0, ...clientOpts })
