@@ -9,6 +9,7 @@ import { createTokenService } from './tokens/service.js'
 import { createSessionStore } from './stores/sessions.js'
 import { createUserStore } from './stores/users.js'
 import { createOutbox } from './events/outbox.js'
+import { startEvents } from './events/index.js'
 import { createPasswords } from './passwords.js'
 import { accountRoutes } from './routes/accounts.js'
 import { refreshRoutes } from './routes/refresh.js'
@@ -48,14 +49,18 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
   const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY })
+  const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const tokens = createTokenService({
     config,
     jwt,
-    sessions: createSessionStore(redis, config.REDIS_PREFIX),
+    sessions,
     outbox: createOutbox(redis),
     now,
     onSecurityEvent: (event, detail) => { app.log.info({ event, ...detail }, `security event: ${event}`) }
   })
+
+  const events = await startEvents({ config, redis, sessions, log: app.log })
+  app.addHook('onClose', async () => { await events.close() })
 
   const deps: RouteDeps = {
     config,
@@ -63,7 +68,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     users: createUserStore(redis),
     passwords,
     ring: keys.ring,
-    ready: async () => ({ redis: await redis.ping().then(() => true, () => false) })
+    ready: async () => ({ redis: await redis.ping().then(() => true, () => false), nats: events.connected() })
   }
   await app.register(accountRoutes, deps)
   await app.register(refreshRoutes, deps)

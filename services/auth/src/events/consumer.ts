@@ -1,0 +1,124 @@
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
+import type { FastifyBaseLogger } from 'fastify'
+import { parseEvent, type RatchetEvent } from '@ratchet/shared'
+import type { SessionStore } from '../stores/sessions.js'
+import { eventCounters } from './counters.js'
+
+/** Shared by every auth instance: each event is applied by one of them. // wire contract */
+export const REVOKER_DURABLE = 'auth-revoker'
+
+const CONSUMER_NOT_FOUND = 10014
+
+export interface RevokerOptions {
+  stream: string
+  /** NATS_SUBJECT_PREFIX */
+  prefix: string
+  sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
+  log: FastifyBaseLogger
+  /** resolves once NATS is up (undefined: the subsystem is closing) */
+  whenConnected: () => Promise<NatsConnection | undefined>
+  /** delay before an event is redelivered after the session store failed (ms) */
+  retryDelayMs?: number
+}
+
+/**
+ * Applies revocations from the stream to the session store, whoever published them,
+ * through a durable pull consumer: events published while every auth instance was
+ * down wait on the server and are applied when one comes back.
+ */
+export function createRevoker (opts: RevokerOptions) {
+  const retryDelayMs = opts.retryDelayMs ?? 2000
+  const filter = `${opts.prefix}.events.>`
+  // an object, not a let: loops read it after awaits, and lint can see it changes
+  const state = { stopped: false }
+  let messages: ConsumerMessages | undefined
+  let wake: (() => void) | undefined
+  let done: Promise<void> | undefined
+
+  async function ensureConsumer (nc: NatsConnection): Promise<void> {
+    const jsm = await nc.jetstreamManager()
+    const config = {
+      durable_name: REVOKER_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      // a consumer created after events were stored still applies them: they are idempotent
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: filter,
+      ack_wait: nanos(30_000),
+      max_ack_pending: 1000
+    }
+    try {
+      await jsm.consumers.info(opts.stream, REVOKER_DURABLE)
+    } catch (err) {
+      if ((err as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw err
+      await jsm.consumers.add(opts.stream, config)
+      opts.log.info({ stream: opts.stream, consumer: REVOKER_DURABLE }, 'created the revocation consumer')
+    }
+  }
+
+  async function apply (event: RatchetEvent): Promise<void> {
+    if (event.type === 'session.revoked') await opts.sessions.revoke(event.data.sub, event.data.sid)
+    // `before` is a NumericDate made from whole milliseconds: rounding restores them exactly
+    else await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
+  }
+
+  async function handle (m: JsMsg): Promise<void> {
+    const parsed = parseEvent(opts.prefix, m.subject, m.data)
+    if (!parsed.ok) {
+      // never let one bad event block the ones behind it: log (no payload) and skip
+      eventCounters.skipped++
+      opts.log.warn({ subject: m.subject, seq: m.seq, error: parsed.error }, 'skipping a malformed event')
+      m.ack()
+      return
+    }
+    try {
+      await apply(parsed.event)
+    } catch (err) {
+      // the session store is away: the server redelivers after the delay
+      eventCounters.retried++
+      opts.log.warn({ subject: m.subject, seq: m.seq, reason: (err as Error).message }, 'cannot apply an event yet; retrying')
+      m.nak(retryDelayMs)
+      return
+    }
+    eventCounters.applied++
+    m.ack()
+  }
+
+  async function run (): Promise<void> {
+    let failures = 0
+    while (!state.stopped) {
+      try {
+        const nc = await opts.whenConnected()
+        if (nc === undefined || state.stopped) return
+        await ensureConsumer(nc)
+        const consumer = await nc.jetstream().consumers.get(opts.stream, REVOKER_DURABLE)
+        const iter = await consumer.consume({ max_messages: 100 })
+        messages = iter
+        if (state.stopped) { iter.stop(); return }
+        failures = 0
+        for await (const m of iter) await handle(m)
+      } catch (err) {
+        if (state.stopped) return
+        failures++
+        if (failures === 1) opts.log.warn({ reason: (err as Error).message }, 'cannot consume revocation events; retrying')
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref()
+        })
+      }
+    }
+  }
+
+  return {
+    start (): void { done = run() },
+    /** Stops the current subscription so the loop checks the consumer again (after a reconnect). */
+    restart (): void { messages?.stop() },
+    async stop (): Promise<void> {
+      state.stopped = true
+      wake?.()
+      messages?.stop()
+      await done
+    }
+  }
+}
+
+export type Revoker = ReturnType<typeof createRevoker>

@@ -1,0 +1,86 @@
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { NatsConnection } from 'nats'
+import { subjects, type AuthConfig } from '@ratchet/shared'
+import type { SessionStore } from '../stores/sessions.js'
+import { createNatsLink } from './nats.js'
+import { ensureStream, retentionSeconds } from './stream.js'
+import { createRelay } from './relay.js'
+import { createRevoker } from './consumer.js'
+
+export { eventCounters } from './counters.js'
+
+export interface EventsOptions {
+  config: Pick<AuthConfig, 'NATS_URL' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX' | 'REDIS_URL' | 'REDIS_PREFIX' | 'ACCESS_TOKEN_TTL' | 'CLOCK_LEEWAY'>
+  redis: Redis
+  sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
+  log: FastifyBaseLogger
+}
+
+/** Dedup window on the event id: far longer than a relay takes to retry a publish. */
+const DUPLICATE_WINDOW_SECONDS = 120
+
+/**
+ * The auth service's side of the events: the stream (created or widened on every
+ * connection), the outbox relay, and the durable consumer that revokes sessions.
+ * Returns at once; NATS may come later. Ready once connected and the stream is in place.
+ */
+export async function startEvents ({ config, redis, sessions, log }: EventsOptions) {
+  const elog = log.child({ component: 'events' })
+  const link = createNatsLink({ servers: config.NATS_URL, name: 'ratchet-auth', log: elog })
+  const spec = {
+    name: config.NATS_STREAM,
+    subject: subjects(config.NATS_SUBJECT_PREFIX).all,
+    maxAgeSeconds: retentionSeconds(config.ACCESS_TOKEN_TTL, config.CLOCK_LEEWAY),
+    duplicateWindowSeconds: DUPLICATE_WINDOW_SECONDS
+  }
+  let streamReady = false
+  let revokerStarted = false
+  let closing = false
+  let retry: NodeJS.Timeout | undefined
+
+  const relay = createRelay({
+    redisUrl: config.REDIS_URL,
+    redisPrefix: config.REDIS_PREFIX,
+    redis,
+    stream: config.NATS_STREAM,
+    natsPrefix: config.NATS_SUBJECT_PREFIX,
+    log: elog,
+    whenConnected: link.whenConnected
+  })
+  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, log: elog, whenConnected: link.whenConnected })
+
+  // after every (re)connection: the server may have come back without the stream
+  async function prepare (nc: NatsConnection, attempt = 1): Promise<void> {
+    if (closing || nc.isClosed()) return
+    streamReady = false
+    try {
+      await ensureStream(await nc.jetstreamManager(), spec, elog)
+      streamReady = true
+      // consume only once the stream exists (first time), and look again after a reconnect
+      if (revokerStarted) revoker.restart()
+      else { revokerStarted = true; revoker.start() }
+    } catch (err) {
+      if (attempt === 1) elog.warn({ stream: spec.name, reason: (err as Error).message }, 'cannot create or check the event stream; retrying')
+      retry = setTimeout(() => { prepare(nc, attempt + 1).catch(() => {}) }, Math.min(200 * attempt, 5000))
+      retry.unref()
+    }
+  }
+  link.onConnect((nc) => { prepare(nc).catch(() => {}) })
+
+  relay.start()
+
+  return {
+    /** NATS connected and the stream in place: what /health/ready reports */
+    connected: (): boolean => link.connected() && streamReady,
+    relayConsumer: relay.consumer,
+    async close (): Promise<void> {
+      closing = true
+      if (retry !== undefined) clearTimeout(retry)
+      await Promise.all([relay.stop(), revoker.stop()])
+      await link.close()
+    }
+  }
+}
+
+export type Events = Awaited<ReturnType<typeof startEvents>>

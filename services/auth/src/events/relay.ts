@@ -1,0 +1,208 @@
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import type { JetStreamClient, NatsConnection, PubAck } from 'nats'
+import { parseEvent, redisKeys, subjects } from '@ratchet/shared'
+import { eventCounters } from './counters.js'
+
+/** The Redis consumer group every auth instance's relay joins. // wire contract */
+export const RELAY_GROUP = 'relay'
+
+export interface RelayOptions {
+  redisUrl: string
+  redisPrefix: string
+  /** the shared client, for the one command that runs after the loop stopped */
+  redis: Redis
+  stream: string
+  natsPrefix: string
+  log: FastifyBaseLogger
+  whenConnected: () => Promise<NatsConnection | undefined>
+  /** how long a blocking read waits before the loop looks around (ms) */
+  blockMs?: number
+  /** entries another relay received this long ago without acking are taken over (ms) */
+  claimIdleMs?: number
+}
+
+type Entry = [id: string, fields: string[] | null]
+
+// Atomic, so a consumer that just received entries is never removed with them
+// (XGROUP DELCONSUMER drops a consumer's pending entries).
+const removeIdleConsumers = `
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f.pending == 0 and f.idle >= tonumber(ARGV[2]) and f.name ~= ARGV[4] and (ARGV[3] == '' or ARGV[3] == f.name) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f.name)
+    removed = removed + 1
+  end
+end
+return removed
+`
+// A script rather than conn.xgroup(): ioredis does not apply keyPrefix to XGROUP's key.
+const createGroup = `
+local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
+return 1
+`
+interface RelayCommands {
+  ratchetRemoveIdleConsumers: (key: string, group: string, minIdle: number, only: string, skip: string) => Promise<number>
+  ratchetCreateGroup: (key: string, group: string) => Promise<number>
+}
+
+/**
+ * The outbox relay: reads the Redis outbox through a consumer group (each entry goes
+ * to one instance), publishes each event with its id as the JetStream message id
+ * (the stream drops a second copy), and removes the entry only after the stream
+ * acknowledged it. A failed entry stays pending and is sent again; entries of an
+ * instance that died are taken over once idle for `claimIdleMs`.
+ */
+export function createRelay (opts: RelayOptions) {
+  const key = redisKeys.outbox()
+  const names = subjects(opts.natsPrefix)
+  const blockMs = opts.blockMs ?? 5000
+  const claimIdleMs = opts.claimIdleMs ?? 30_000
+  const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
+  // Blocking reads need their own connection: the shared client's command timeout
+  // would cut them off, and they would hold up every request behind them.
+  const conn = new Redis(opts.redisUrl, {
+    keyPrefix: opts.redisPrefix,
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    connectionName: `ratchet-relay-${consumer}`,
+    retryStrategy: (times) => Math.min(100 * times, 2000)
+  }) as Redis & RelayCommands
+  conn.defineCommand('ratchetCreateGroup', { numberOfKeys: 1, lua: createGroup })
+  conn.on('error', (err: Error) => { opts.log.debug({ reason: err.message }, 'relay redis connection error') })
+  opts.redis.defineCommand('ratchetRemoveIdleConsumers', { numberOfKeys: 1, lua: removeIdleConsumers })
+  const shared = opts.redis as Redis & RelayCommands
+
+  // an object, not a let: loops read it after awaits, and lint can see it changes
+  const state = { stopped: false }
+  let done: Promise<void> | undefined
+  let wake: (() => void) | undefined
+  let groupReady = false
+
+  async function ensureGroup (): Promise<void> {
+    if (groupReady) return
+    // from 0: entries written before any relay ran are published too
+    await conn.ratchetCreateGroup(key, RELAY_GROUP)
+    groupReady = true
+  }
+
+  async function readOwnPending (): Promise<Entry[]> {
+    const res = await conn.xreadgroup('GROUP', RELAY_GROUP, consumer, 'COUNT', 100, 'STREAMS', key, '0') as Array<[string, Entry[]]> | null
+    return res?.[0]?.[1] ?? []
+  }
+
+  async function readNew (): Promise<Entry[]> {
+    const res = await conn.xreadgroup('GROUP', RELAY_GROUP, consumer, 'COUNT', 100, 'BLOCK', blockMs, 'STREAMS', key, '>') as Array<[string, Entry[]]> | null
+    return res?.[0]?.[1] ?? []
+  }
+
+  async function claimAbandoned (): Promise<Entry[]> {
+    const res = await conn.xautoclaim(key, RELAY_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', 100) as [string, Entry[], string[]?]
+    return res[1]
+  }
+
+  function encode (entry: Entry): { subject: string, payload: string, id: string } | undefined {
+    const fields = entry[1]
+    if (fields === null) return undefined
+    const f: Record<string, string> = {}
+    for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
+    const subject = f.type === 'session.revoked' ? names.sessionRevoked : f.type === 'user.revoked' ? names.userRevoked : ''
+    const parsed = parseEvent(opts.natsPrefix, subject, f.data ?? '')
+    if (!parsed.ok) {
+      // cannot be sent as it is and never will be: drop it rather than block the outbox
+      opts.log.error({ entry: entry[0], type: f.type, error: parsed.error }, 'dropping a malformed outbox entry')
+      return undefined
+    }
+    return { subject, payload: f.data ?? '', id: parsed.event.data.id }
+  }
+
+  /** Publishes a batch; acks what the stream stored; throws if anything is left. */
+  async function relay (js: JetStreamClient, entries: Entry[]): Promise<void> {
+    const outcomes = await Promise.allSettled(entries.map(async (entry): Promise<PubAck | undefined> => {
+      const msg = encode(entry)
+      if (msg === undefined) return undefined
+      return await js.publish(msg.subject, msg.payload, { msgID: msg.id, expect: { streamName: opts.stream } })
+    }))
+    const done: string[] = []
+    let failure: unknown
+    outcomes.forEach((o, i) => {
+      if (o.status === 'rejected') { failure ??= o.reason; eventCounters.publishFailures++; return }
+      done.push((entries[i] as Entry)[0])
+      if (o.value !== undefined) {
+        eventCounters.published++
+        if (o.value.duplicate) eventCounters.duplicates++
+      }
+    })
+    if (done.length > 0) await conn.multi().xack(key, RELAY_GROUP, ...done).xdel(key, ...done).exec()
+    if (failure !== undefined) throw failure
+  }
+
+  async function sleep (ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      wake = resolve
+      setTimeout(resolve, ms).unref()
+    })
+  }
+
+  async function run (): Promise<void> {
+    let failures = 0
+    // a fresh name has nothing pending; the flag is what a failure sets to resend ours
+    let resendOwn = false
+    let nextClaim = 0
+    while (!state.stopped) {
+      try {
+        const nc = await opts.whenConnected()
+        if (nc === undefined || state.stopped) return
+        if (conn.status === 'wait') await conn.connect()
+        await ensureGroup()
+        let entries: Entry[]
+        if (resendOwn) {
+          entries = await readOwnPending()
+          if (entries.length === 0) { resendOwn = false; continue }
+        } else if (Date.now() >= nextClaim) {
+          entries = await claimAbandoned()
+          nextClaim = Date.now() + (entries.length === 100 ? 0 : Math.min(claimIdleMs, 10_000))
+          if (entries.length === 0) {
+            await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, 3600_000, '', consumer).catch(() => 0)
+            continue
+          }
+        } else {
+          // the wake-up: returns as soon as a logout appends to the outbox
+          entries = await readNew()
+        }
+        if (entries.length > 0) await relay(nc.jetstream(), entries)
+        eventCounters.outboxDepth = await conn.xlen(key)
+        failures = 0
+      } catch (err) {
+        if (state.stopped) return
+        const message = (err as Error).message
+        if (message.startsWith('NOGROUP')) groupReady = false
+        failures++
+        resendOwn = true
+        if (failures === 1) opts.log.warn({ reason: message }, 'outbox relay failed; retrying')
+        await sleep(Math.min(100 * 2 ** failures, 5000))
+      }
+    }
+  }
+
+  return {
+    consumer,
+    start (): void { done = run() },
+    async stop (): Promise<void> {
+      state.stopped = true
+      wake?.()
+      // a blocking read in flight only ends with its connection
+      conn.disconnect()
+      await done
+      // leave no empty consumer behind; one with pending entries stays for others to claim
+      await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, 0, consumer, '').catch(() => 0)
+    }
+  }
+}
+
+export type Relay = ReturnType<typeof createRelay>
