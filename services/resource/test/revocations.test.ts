@@ -123,3 +123,26 @@ t.test('after NATS restarts the service reconnects, is ready again, and applies 
   await publish(nc, s.config, 'session.revoked', sessionRevoked('after-restart'))
   await eventually(async () => (await call(`${s.url}/v1/me`, { token: s.token({ sid: 'after-restart' }) })).status === 401, 'the new event to apply', 60_000)
 })
+
+t.test('the service starts without NATS, is not ready, closes cleanly, and catches up once NATS appears', async (t) => {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'ratchet-nats-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const url = `nats://127.0.0.1:${port}`
+  // a first service that never sees NATS must still close
+  const { buildApp } = await import('../src/app.js')
+  const { loadConfig, ResourceEnv } = await import('@ratchet/shared')
+  const lonely = await buildApp(loadConfig(ResourceEnv, {}, { ...isolation(), NATS_URL: url, JWKS_URL: 'http://127.0.0.1:1/jwks', LOG_LEVEL: 'silent' }), { logger: false, retryInterval: 50 })
+  await lonely.listen({ host: '127.0.0.1', port: 0 })
+  const ready = await lonely.inject('/health/ready')
+  t.equal(ready.statusCode, 503)
+  t.match(ready.json(), { message: /NATS is not connected/ })
+  await lonely.close()
+  t.pass('closed while waiting for NATS')
+
+  const server = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+  t.teardown(() => { server.kill() })
+  await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 'the extra nats-server')
+  const s = await start(t, { config: { NATS_URL: url } })
+  t.equal((await call(`${s.url}/health/ready`)).status, 200)
+})

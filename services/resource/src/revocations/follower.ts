@@ -31,6 +31,9 @@ export class RevocationFollower {
   #stopped = false
   #done: Promise<void> | null = null
   #wake: (() => void) | null = null
+  #onStop: () => void = () => {}
+  /** resolves when stop() is called, so no wait (for NATS, for the stream) outlives the service */
+  readonly #stopping = new Promise<null>((resolve) => { this.#onStop = () => resolve(null) })
 
   constructor (opts: FollowerOptions) {
     this.#opts = { retryInterval: 1000, ...opts }
@@ -42,6 +45,7 @@ export class RevocationFollower {
 
   async stop (): Promise<void> {
     this.#stopped = true
+    this.#onStop()
     this.#wake?.()
     this.#messages?.stop()
     await this.#done
@@ -52,8 +56,8 @@ export class RevocationFollower {
     let missingLogged = false
     while (!this.#stopped) {
       try {
-        const nc = await this.#opts.connection()
-        if (this.#stopped) return
+        const nc = await Promise.race([this.#opts.connection(), this.#stopping])
+        if (nc === null || this.#stopped) return
         await this.#follow(nc)
       } catch (err) {
         if (this.#stopped) return
@@ -76,10 +80,12 @@ export class RevocationFollower {
     const { stream, prefix, replaySeconds, log } = this.#opts
     const startTime = new Date(Date.now() - replaySeconds * 1000).toISOString()
     // an ordered consumer: ephemeral, in order, recreated by the client after a gap or a reconnect
-    const consumer = await nc.jetstream().consumers.get(stream, { filterSubjects: subjects(prefix).all, opt_start_time: startTime })
-    const messages = await consumer.consume()
+    const consumer = await Promise.race([nc.jetstream().consumers.get(stream, { filterSubjects: subjects(prefix).all, opt_start_time: startTime }), this.#stopping])
+    if (consumer === null) return
+    const pending = consumer.consume()
+    const messages = await Promise.race([pending, this.#stopping])
+    if (messages === null) { pending.then((m) => m.stop(), () => {}); return }
     this.#messages = messages
-    if (this.#stopped) { messages.stop(); return }
     const info = await consumer.info(true)
     log.info({ stream, since: startTime, pending: info.num_pending }, 'replaying revocations')
     if (info.num_pending === 0) this.#markCaughtUp()
