@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import { AuthEnv, loadConfig, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
@@ -30,19 +31,36 @@ export async function dropPrefix (redisUrl: string, prefix: string): Promise<voi
   }
 }
 
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address()
+      srv.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
+    })
+    srv.on('error', reject)
+  })
+}
+
 export interface Started { url: string, config: AuthConfig, close: () => Promise<void>, app: Awaited<ReturnType<typeof buildApp>> }
 
 /** Starts the auth service on a free port against the real Redis; closed and cleaned at teardown. */
 export async function startAuth (t: Test, overrides: Partial<AuthConfig> = {}, opts: BuildOptions = {}): Promise<Started> {
   const config = testConfig(overrides)
   const app = await buildApp(config, { logger: false, ...opts })
-  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.listen({ host: '127.0.0.1', port: config.PORT })
   const address = app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   let closed = false
   const close = async () => { if (!closed) { closed = true; await app.close() } }
   t.teardown(async () => { await close(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
   return { url: `http://127.0.0.1:${port}`, config, close, app }
+}
+
+/** Starts the auth service whose ISSUER is its own real URL, as OAuth clients require. */
+export async function startAuthAtIssuer (t: Test, overrides: Partial<AuthConfig> = {}, opts: BuildOptions = {}): Promise<Started> {
+  const port = await freePort()
+  return await startAuth(t, { ...overrides, PORT: port, ISSUER: `http://127.0.0.1:${port}` }, opts)
 }
 
 export interface JsonResponse<T = Record<string, unknown>> { status: number, headers: Headers, body: T }

@@ -153,6 +153,42 @@ export function createTokenService (deps: TokenServiceDeps) {
       }
     },
 
+    /**
+     * Who a refresh or access token names, by signature alone (expiry
+     * ignored), for revocation; undefined when it is not one of ours.
+     */
+    identify (token: string, hint?: string): { sub: string, sid: string, client_id: string } | undefined {
+      const order = hint === 'access_token' ? ['access', 'refresh'] : ['refresh', 'access']
+      for (const kind of order) {
+        try {
+          return kind === 'access' ? jwt.verifyAccess(token, { ignoreExpiration: true }) : jwt.verifyRefresh(token, { ignoreExpiration: true })
+        } catch {}
+      }
+      return undefined
+    },
+
+    /** RFC 7662: active only while the token verifies, has not expired and its session lives. */
+    async introspect (token: string, hint?: string): Promise<{ active: boolean } & Record<string, unknown>> {
+      const inactive = { active: false }
+      const tryAccess = async () => {
+        const c = jwt.verifyAccess(token)
+        if (await sessions.get(c.sub, c.sid) === undefined) return inactive
+        return { active: true, token_type: 'Bearer', ...c }
+      }
+      const tryRefresh = async () => {
+        const c = jwt.verifyRefresh(token)
+        const state = await sessions.get(c.sub, c.sid)
+        // only the session's current refresh token is usable, so only it is active
+        if (state === undefined || state.jti !== c.jti) return inactive
+        return { active: true, token_type: 'refresh_token', scope: state.scope, ...c }
+      }
+      const order = hint === 'refresh_token' ? [tryRefresh, tryAccess] : [tryAccess, tryRefresh]
+      for (const attempt of order) {
+        try { return await attempt() } catch (err) { if (!(err instanceof JwtError)) throw err }
+      }
+      return inactive
+    },
+
     listSessions: (sub: string) => sessions.list(sub, now()),
     now
   }
