@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AuthConfig } from '@ratchet/shared'
@@ -16,6 +17,8 @@ import { refreshRoutes } from './routes/refresh.js'
 import { sessionRoutes } from './routes/logout.js'
 import { healthRoutes } from './routes/health.js'
 import { wellKnownRoutes } from './routes/well-known.js'
+import { oauthRoutes } from './routes/oauth.js'
+import { metadataRoutes } from './routes/metadata.js'
 import type { RouteDeps } from './routes/context.js'
 
 export interface BuildOptions {
@@ -32,6 +35,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   const app = Fastify({
     logger: opts.logger ?? { level: config.LOG_LEVEL, redact: redactPaths },
     bodyLimit: 64 * 1024,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
     // no coercion and no silent stripping: a number is not a string and an
     // unknown property is an error, not ignored
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
@@ -74,6 +79,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await app.register(refreshRoutes, deps)
   await app.register(sessionRoutes, deps)
   await app.register(wellKnownRoutes, deps)
+  await app.register(metadataRoutes, deps)
+  await app.register(oauthRoutes, deps)
   await app.register(healthRoutes, deps)
   return app
 }
