@@ -43,7 +43,8 @@ export const AuthEnv = Type.Object({
 export const ResourceEnv = Type.Object({
   ...BaseEnv.properties,
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3002 }),
-  JWKS_URL: Type.String({ pattern: '^https?://', default: '' }),
+  /** empty: derived from ISSUER (see jwksUrlOf) */
+  JWKS_URL: Type.String({ pattern: '^(https?://|$)', default: '' }),
   VERIFY_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000 }),
   NOTE_MAX_LENGTH: Type.Integer({ minimum: 1, default: 2000 })
 })
