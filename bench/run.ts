@@ -53,11 +53,11 @@ try {
   log('tsc -b failed; measuring the existing dist/ builds')
 }
 
-const env = benchEnv()
+const machineEnv = benchEnv()
 const ctx: Ctx = {
   smoke,
   plan,
-  env,
+  env: machineEnv,
   log,
   outDir,
   profile,
@@ -73,27 +73,30 @@ const scenarios: Array<[string, string, (c: Ctx) => Promise<Section>]> = [
 ]
 
 let interrupted = false
-process.once('SIGINT', () => { interrupted = true; log('interrupted: cleaning up after the current step') })
+process.once('SIGINT', () => { interrupted = true; log('interrupted: cleaning up after the current step (Ctrl-C again to quit at once)') })
 
 const sections: Section[] = []
 const started = Date.now()
-const machine = await describeMachine(env.base.REDIS_URL!, env.base.NATS_URL!)
+const machine = await describeMachine(machineEnv.base.REDIS_URL!, machineEnv.base.NATS_URL!)
 try {
   for (const [id, title, fn] of scenarios) {
     if ((only && !only.includes(id)) || interrupted) continue
     log(`scenario ${id}: ${title}`)
     const t0 = Date.now()
+    // Each scenario gets its own Redis prefix and stream, deleted right after it.
+    ctx.env = benchEnv()
     try {
       sections.push(await fn(ctx))
     } catch (err) {
       log(`  scenario ${id} failed: ${(err as Error).stack ?? String(err)}`)
       sections.push({ id, title, setup: [], rows: [], targets: [], notes: [], error: (err as Error).message })
+    } finally {
+      const n = await cleanup(ctx.env)
+      log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s; deleted ${n} Redis keys under ${ctx.env.prefix} and stream ${ctx.env.stream})`)
     }
-    log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`)
   }
 } finally {
-  const n = await cleanup(env)
-  log(`deleted ${n} Redis keys under ${env.prefix} and stream ${env.stream}`)
+  log('done')
 }
 
 const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`

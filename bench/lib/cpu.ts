@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { availableParallelism } from 'node:os'
+import { cpus } from 'node:os'
 
 /**
  * CPU layout of a run. The issue asks for the server under test on one core and the
@@ -15,7 +15,9 @@ function hasTaskset (): boolean {
   }
 }
 
-export const pinning = hasTaskset() && availableParallelism() >= 2
+// cpus(), not availableParallelism(): the latter follows this process's own affinity,
+// which is one core once the driver has pinned itself.
+export const pinning = hasTaskset() && cpus().length >= 2
 
 /** Core of the server under test. */
 export const SERVER_CPU = 0

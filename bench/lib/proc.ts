@@ -17,6 +17,10 @@ export interface Child {
   stop: () => Promise<void>
 }
 
+// Children still running when the driver exits (an error, Ctrl-C) are killed with it.
+const live = new Set<ChildProcess>()
+process.on('exit', () => { for (const p of live) p.kill('SIGKILL') })
+
 export async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
     const srv = createServer()
@@ -45,6 +49,8 @@ export function startNode (name: string, script: string, opts: StartOptions): Ch
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  live.add(proc)
+  proc.once('exit', () => live.delete(proc))
   const lines: string[] = []
   const messages: Array<Record<string, unknown>> = []
   const keep = (chunk: Buffer, parse: boolean): void => {
@@ -89,6 +95,15 @@ export async function waitMessage (child: Child, kind: string, timeoutMs = 120_0
     assertAlive(child)
     if (Date.now() > deadline) throw new Error(`${child.name}: no "${kind}" message within ${timeoutMs} ms:\n${child.tail()}`)
     await sleep(20)
+  }
+}
+
+/** Waits for a one-shot child's message, then stops the child whatever happened. */
+export async function resultOf (child: Child, kind: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  try {
+    return await waitMessage(child, kind, timeoutMs)
+  } finally {
+    await child.stop()
   }
 }
 

@@ -54,7 +54,12 @@ export async function startService (svc: 'auth' | 'resource', env: Env, opts: { 
     ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {})
   })
   const url = `http://127.0.0.1:${port}`
-  await waitHttp(child, `${url}/health/ready`, 90_000)
+  try {
+    await waitHttp(child, `${url}/health/ready`, 90_000)
+  } catch (err) {
+    await child.stop()
+    throw err
+  }
   return { ...child, url, port }
 }
 

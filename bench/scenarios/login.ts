@@ -1,6 +1,95 @@
+import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
+import { newEmail, PASSWORD, pool, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
-import type { Section } from '../lib/model.js'
+import { measure, once, type LoadResult, type LoadSpec } from '../lib/load.js'
+import type { Row, Section } from '../lib/model.js'
+import { resultOf, ROOT, startNode } from '../lib/proc.js'
+import { startPair } from '../lib/services.js'
+import { median } from '../lib/stats.js'
 
-export async function loginScenario (_ctx: Ctx): Promise<Section> {
-  throw new Error('not written yet')
+const row = (name: string, role: Row['role'], r: LoadResult, vs?: string): Row =>
+  ({ name, role, rps: r.rps, p50: r.p50, p99: r.p99, failed: r.failed + r.errors, ...(vs ? { vs } : {}) })
+
+/**
+ * Scenario 3: logins/s against the argon2 bound, and the resource service's latency
+ * while a login storm runs. Auth on the server core; the resource service and the
+ * load generators on the other, the resource at a fixed, moderate request rate (p99
+ * at saturation measures queueing, not interference).
+ */
+export async function loginScenario (ctx: Ctx): Promise<Section> {
+  const { plan, log, env } = ctx
+  const argonConcurrency = 4 // ARGON2_MAX_CONCURRENT default
+  const stormConnections = argonConcurrency * 2
+  const resourceRate = 1000
+  const section: Section = {
+    id: '3',
+    title: 'Login storm',
+    setup: [
+      `auth service on CPU ${SERVER_CPU} (argon2id m=19456 KiB, t=2, p=1; ARGON2_MAX_CONCURRENT ${argonConcurrency}; default UV_THREADPOOL_SIZE 4); login storm: ${stormConnections} connections of POST /v1/login over 20 accounts`,
+      `bound: the same argon2 verification, ${argonConcurrency} in flight on the same thread pool, alone on CPU ${SERVER_CPU}`,
+      `resource service on CPU ${LOAD_CPU} with the load generators, GET /v1/me at a fixed ${resourceRate} req/s over 10 connections, measured without and then during the storm`
+    ],
+    rows: [],
+    targets: [],
+    notes: []
+  }
+
+  log('  argon2 bound')
+  const bound = startNode('argon2', `${ROOT}bench/refs/argon2-rate.ts`, {
+    cpu: SERVER_CPU,
+    env: { BENCH_SECONDS: String(plan.durationSec), BENCH_ROUNDS: String(plan.rounds), ARGON2_MAX_CONCURRENT: String(argonConcurrency) }
+  })
+  const rates = (await resultOf(bound, 'result', 600_000)).rates as number[]
+  const boundRate = median(rates)
+  log(`    ${rates.map((r) => r.toFixed(1)).join(', ')} verifications/s`)
+  section.rows.push({ name: 'argon2id verify bound', role: 'bound', rps: boundRate })
+
+  const { auth, resource } = await startPair(env, { auth: SERVER_CPU, resource: LOAD_CPU }, {}, ctx.profile ? { auth: ctx.profileArgs('auth-login') } : {})
+  try {
+    const accounts = Array.from({ length: 20 }, () => newEmail())
+    const first = await signup(auth.url, accounts[0])
+    await pool(accounts.slice(1), 4, async (email) => await signup(auth.url, email))
+    let n = 0
+    const storm: LoadSpec = {
+      url: `${auth.url}/v1/login`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      connections: stormConnections,
+      setupRequest: (req) => ({ ...req, body: JSON.stringify({ email: accounts[n++ % accounts.length], password: PASSWORD }) })
+    }
+    log('  login storm')
+    const logins = await measure(storm, plan, log)
+    section.rows.push(row('product logins', 'product', logins, 'argon2id verify bound'))
+
+    const probe: LoadSpec = {
+      url: `${resource.url}/v1/me`,
+      headers: { authorization: `Bearer ${first.access_token}` },
+      connections: 10,
+      overallRate: resourceRate
+    }
+    log('  resource latency, quiet')
+    const quiet = await measure(probe, plan, log)
+    log('  resource latency, during a login storm')
+    const stormed = await measureDuringStorm(probe, storm, plan, log)
+    section.rows.push(row('resource GET /v1/me, quiet', 'product', quiet), row('resource GET /v1/me, during storm', 'product', stormed))
+    section.targets.push(
+      { what: 'logins/s vs the argon2 bound', measured: logins.rps / boundRate, goal: 0.9, cmp: '>=', unit: '×' },
+      { what: 'resource p99 during the storm vs without it', measured: stormed.p99 / quiet.p99, goal: 1.2, cmp: '<=', unit: '×' }
+    )
+    return section
+  } finally {
+    await resource.stop()
+    await auth.stop()
+  }
+}
+
+/** Runs the storm for the whole measurement of the probe (its warm-up included). */
+async function measureDuringStorm (probe: LoadSpec, storm: LoadSpec, plan: Ctx['plan'], log: (s: string) => void): Promise<LoadResult> {
+  const stormRun = once(storm, plan.warmupSec + plan.rounds * (plan.durationSec + 1) + 2)
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1000)) // let the storm fill the argon2 pool
+    return await measure(probe, plan, log)
+  } finally {
+    await stormRun
+  }
 }

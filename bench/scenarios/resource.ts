@@ -3,7 +3,7 @@ import { decodeJwt, jwks, me, pool, refresh, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
 import { measure, type LoadResult } from '../lib/load.js'
 import type { Row, Section } from '../lib/model.js'
-import { startNode, waitMessage, ROOT } from '../lib/proc.js'
+import { resultOf, startNode, waitMessage, ROOT } from '../lib/proc.js'
 import { startPair } from '../lib/services.js'
 import { median } from '../lib/stats.js'
 
@@ -89,8 +89,7 @@ export async function resourceScenario (ctx: Ctx): Promise<Section> {
       cpu: SERVER_CPU,
       env: { BENCH_TOKEN: first.access_token, BENCH_JWK: JSON.stringify(jwk ?? {}), BENCH_SECONDS: String(Math.max(1, plan.durationSec / 2)), BENCH_ROUNDS: String(plan.rounds) }
     })
-    const rates = (await waitMessage(raw, 'result', 300_000)).rates as number[]
-    await raw.stop()
+    const rates = (await resultOf(raw, 'result', 300_000)).rates as number[]
     const rawRate = median(rates)
 
     section.rows.push(

@@ -1,0 +1,50 @@
+/**
+ * Run with --expose-gc: builds the resource service in this process (from its build),
+ * publishes `count` session revocations to the run's stream, waits until the service
+ * remembers them all, and reports the heap growth per revocation after full GCs.
+ */
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { connect, JSONCodec } from 'nats'
+import { loadConfig, ResourceEnv, subjects } from '@ratchet/shared'
+import { tell } from '../lib/proc.js'
+
+const count = Number(process.env.BENCH_COUNT ?? 10_000)
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc === undefined) throw new Error('run with --expose-gc')
+const heap = (): number => { for (let i = 0; i < 4; i++) gc(); return process.memoryUsage().heapUsed }
+
+const { buildApp } = await import(new URL('../../services/resource/dist/app.js', import.meta.url).href) as typeof import('../../services/resource/src/app.js')
+const config = loadConfig(ResourceEnv)
+const app = await buildApp(config, { logger: false })
+await app.listen({ host: '127.0.0.1', port: 0 })
+const deadline = Date.now() + 60_000
+while (!app.revocationFollower.caughtUp) {
+  if (Date.now() > deadline) throw new Error('the resource service never caught up with the stream')
+  await sleep(20)
+}
+const base = app.revocations.size.sessions
+await sleep(500)
+const before = heap()
+
+const nc = await connect({ servers: config.NATS_URL })
+const js = nc.jetstream()
+const codec = JSONCodec()
+const subject = subjects(config.NATS_SUBJECT_PREFIX).sessionRevoked
+for (let done = 0; done < count; done += 1000) {
+  await Promise.all(Array.from({ length: Math.min(1000, count - done) }, async () => {
+    const id = randomUUID()
+    const event = { id, sid: randomUUID(), sub: randomUUID(), reason: 'logout', at: Date.now() / 1000 }
+    await js.publish(subject, codec.encode(event), { msgID: id })
+  }))
+}
+const until = Date.now() + 300_000
+while (app.revocations.size.sessions - base < count) {
+  if (Date.now() > until) throw new Error(`only ${app.revocations.size.sessions - base} of ${count} revocations arrived`)
+  await sleep(50)
+}
+await nc.close()
+await sleep(500)
+const after = heap()
+tell('result', { count, before, after, perRevocation: (after - before) / count })
+await app.close()
