@@ -44,15 +44,20 @@ export const logout = (auth: string, accessToken: string) =>
 export const me = (resource: string, accessToken: string) =>
   call<{ sub: string, sid: string, scope: string, exp: number }>(`${resource}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })
 
-/** Polls until `check` returns true, or throws naming `what` at the deadline. */
-export async function waitFor (what: string, check: () => Promise<boolean>, deadlineMs = 60_000): Promise<void> {
+/**
+ * Polls until `check` returns true, or throws at the deadline naming `what` and the
+ * last answer (`check` returns a string to say why it is not there yet).
+ */
+export async function waitFor (what: string, check: () => Promise<boolean | string>, deadlineMs = 60_000): Promise<void> {
   const deadline = Date.now() + deadlineMs
   let last = ''
   for (;;) {
     try {
-      if (await check()) return
+      const result = await check()
+      if (result === true) return
+      last = typeof result === 'string' ? `; last: ${result}` : ''
     } catch (err) {
-      last = `: ${(err as Error).message}`
+      last = `; last: ${(err as Error).message}`
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -61,4 +66,7 @@ export async function waitFor (what: string, check: () => Promise<boolean>, dead
 
 /** Resolves once GET <base>/health/ready answers 200. */
 export const waitReady = (base: string, deadlineMs?: number): Promise<void> =>
-  waitFor(`${base}/health/ready`, async () => (await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200, deadlineMs)
+  waitFor(`${base}/health/ready`, async () => {
+    const res = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(2_000) })
+    return res.status === 200 || `${res.status} ${await res.text()}`
+  }, deadlineMs)
