@@ -17,6 +17,7 @@ import type { Ctx } from './lib/context.js'
 import type { Plan } from './lib/load.js'
 import { describeMachine } from './lib/machine.js'
 import { met, type Section } from './lib/model.js'
+import { newProfiles, summarise } from './lib/profile.js'
 import { ROOT } from './lib/proc.js'
 import { renderReport } from './lib/report.js'
 import { benchEnv, cleanup, productBuilt } from './lib/services.js'
@@ -86,7 +87,11 @@ try {
     // Each scenario gets its own Redis prefix and stream, deleted right after it.
     ctx.env = benchEnv()
     try {
-      sections.push(await fn(ctx))
+      const section = await fn(ctx)
+      for (const file of profile ? newProfiles(outDir, t0) : []) {
+        section.notes.push(`CPU profile ${file.slice(ROOT.length)}:`, ...summarise(file))
+      }
+      sections.push(section)
     } catch (err) {
       log(`  scenario ${id} failed: ${(err as Error).stack ?? String(err)}`)
       sections.push({ id, title, setup: [], rows: [], targets: [], notes: [], error: (err as Error).message })
