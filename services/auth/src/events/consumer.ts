@@ -31,8 +31,10 @@ export function createRevoker (opts: RevokerOptions) {
   const filter = `${opts.prefix}.events.>`
   // an object, not a let: loops read it after awaits, and lint can see it changes
   const state = { stopped: false }
+  // resolves on stop, so no wait (for NATS, for a retry) outlives the subsystem
+  let signalStop = (): void => {}
+  const stopping = new Promise<undefined>((resolve) => { signalStop = () => resolve(undefined) })
   let messages: ConsumerMessages | undefined
-  let wake: (() => void) | undefined
   let done: Promise<void> | undefined
 
   async function ensureConsumer (nc: NatsConnection): Promise<void> {
@@ -87,7 +89,7 @@ export function createRevoker (opts: RevokerOptions) {
     let failures = 0
     while (!state.stopped) {
       try {
-        const nc = await opts.whenConnected()
+        const nc = await Promise.race([opts.whenConnected(), stopping])
         if (nc === undefined || state.stopped) return
         await ensureConsumer(nc)
         const consumer = await nc.jetstream().consumers.get(opts.stream, REVOKER_DURABLE)
@@ -100,10 +102,7 @@ export function createRevoker (opts: RevokerOptions) {
         if (state.stopped) return
         failures++
         if (failures === 1) opts.log.warn({ reason: (err as Error).message }, 'cannot consume revocation events; retrying')
-        await new Promise<void>((resolve) => {
-          wake = resolve
-          setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref()
-        })
+        await Promise.race([stopping, new Promise<void>((resolve) => { setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref() })])
       }
     }
   }
@@ -114,7 +113,7 @@ export function createRevoker (opts: RevokerOptions) {
     restart (): void { messages?.stop() },
     async stop (): Promise<void> {
       state.stopped = true
-      wake?.()
+      signalStop()
       messages?.stop()
       await done
     }

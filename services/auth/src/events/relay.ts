@@ -80,8 +80,10 @@ export function createRelay (opts: RelayOptions) {
 
   // an object, not a let: loops read it after awaits, and lint can see it changes
   const state = { stopped: false }
+  // resolves on stop, so no wait (for NATS, for a retry) outlives the subsystem
+  let signalStop = (): void => {}
+  const stopping = new Promise<undefined>((resolve) => { signalStop = () => resolve(undefined) })
   let done: Promise<void> | undefined
-  let wake: (() => void) | undefined
   let groupReady = false
 
   async function ensureGroup (): Promise<void> {
@@ -143,10 +145,7 @@ export function createRelay (opts: RelayOptions) {
   }
 
   async function sleep (ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      wake = resolve
-      setTimeout(resolve, ms).unref()
-    })
+    await Promise.race([stopping, new Promise<void>((resolve) => { setTimeout(resolve, ms).unref() })])
   }
 
   async function run (): Promise<void> {
@@ -156,7 +155,7 @@ export function createRelay (opts: RelayOptions) {
     let nextClaim = 0
     while (!state.stopped) {
       try {
-        const nc = await opts.whenConnected()
+        const nc = await Promise.race([opts.whenConnected(), stopping])
         if (nc === undefined || state.stopped) return
         if (conn.status === 'wait') await conn.connect()
         await ensureGroup()
@@ -195,7 +194,7 @@ export function createRelay (opts: RelayOptions) {
     start (): void { done = run() },
     async stop (): Promise<void> {
       state.stopped = true
-      wake?.()
+      signalStop()
       // a blocking read in flight only ends with its connection
       conn.disconnect()
       await done
