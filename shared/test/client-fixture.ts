@@ -22,6 +22,8 @@ interface Session { sid: string, sub: string, refresh: string, revoked: boolean 
 
 export interface Fixture {
   url: string
+  /** Lifetime of the access tokens issued from now on (ms); tests lengthen it once the short first token did its job. */
+  ttlMs: number
   counts: { refresh: number, logout: number, resource: number }
   /** When set, /v1/refresh answers this status instead of refreshing. */
   refreshStatus: number | null
@@ -37,21 +39,20 @@ export interface Fixture {
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 export async function startFixture (t: { teardown: (fn: () => Promise<void> | void) => void }, opts: FixtureOptions = {}): Promise<Fixture> {
-  const ttlMs = opts.ttlMs ?? 400
   const sessions = new Map<string, Session>()
   const access = new Map<string, { sid: string, exp: number }>() // token -> what the server knows
   const retired = new Map<string, string>() // rotated-out refresh token -> sid
 
   function issue (session: Session) {
     const now = Date.now()
-    const expMs = now + ttlMs
+    const expMs = now + fixture.ttlMs
     const exp = expMs / 1000
     // fractional NumericDates (RFC 7519 allows them): lifetimes here are shorter than a second
     const times = opts.omitExp ? {} : { iat: now / 1000, exp }
     const token = `${b64({ alg: 'none', typ: 'at+jwt' })}.${b64({ sub: session.sub, sid: session.sid, jti: randomUUID(), ...times })}.sig`
     access.set(token, { sid: session.sid, exp: expMs })
     session.refresh = `rt.${randomUUID()}`
-    return { access_token: token, token_type: 'Bearer', expires_in: ttlMs / 1000, refresh_token: session.refresh, refresh_token_expires_in: 3600, scope: 'notes:read notes:write' }
+    return { access_token: token, token_type: 'Bearer', expires_in: fixture.ttlMs / 1000, refresh_token: session.refresh, refresh_token_expires_in: 3600, scope: 'notes:read notes:write' }
   }
 
   function startSession (email: string): Session {
@@ -130,6 +131,7 @@ export async function startFixture (t: { teardown: (fn: () => Promise<void> | vo
 
   const fixture: Fixture = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ttlMs: opts.ttlMs ?? 400,
     counts: { refresh: 0, logout: 0, resource: 0 },
     refreshStatus: null,
     alwaysExpired: false,
@@ -154,4 +156,9 @@ export function untilExpired (fixture: Fixture, accessToken: string): Promise<vo
   const exp = fixture.expiry(accessToken)
   if (exp === undefined) throw new Error('unknown token')
   return eventually(() => Date.now() >= exp)
+}
+
+/** The answers that were not 200, with their challenge, so that a failure says why. */
+export function failures (answers: Response[]): string[] {
+  return answers.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.headers.get('www-authenticate') ?? ''}`)
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '../src/client/index.js'
-import { PASSWORD, startFixture, untilExpired } from './client-fixture.js'
+import { failures, PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 async function signedIn (t: { teardown: (fn: () => Promise<void> | void) => void }, fixtureOpts: Parameters<typeof startFixture>[1], clientOpts: Partial<Parameters<typeof createClient>[0]> = {}) {
   const fixture = await startFixture(t, fixtureOpts)
@@ -12,10 +12,11 @@ async function signedIn (t: { teardown: (fn: () => Promise<void> | void) => void
 }
 
 t.test('50 concurrent calls after the token expired cause one refresh before any is sent', async (t) => {
-  const { fixture, client, login } = await signedIn(t, { ttlMs: 2000, refreshDelayMs: 50 })
+  const { fixture, client, login } = await signedIn(t, { ttlMs: 400, refreshDelayMs: 50 })
+  fixture.ttlMs = 60_000 // the refreshed token outlives the burst, however slow the machine
   await untilExpired(fixture, login.access_token)
   const answers = await Promise.all(Array.from({ length: 50 }, () => client.fetch(`${fixture.url}/me`)))
-  t.same(answers.map((r) => r.status), Array(50).fill(200))
+  t.same(failures(answers), [], 'every call succeeded')
   t.equal(fixture.counts.refresh, 1)
   t.equal(fixture.counts.resource, 50, 'the token was refreshed before the calls, none needed a retry')
 })
@@ -23,9 +24,10 @@ t.test('50 concurrent calls after the token expired cause one refresh before any
 t.test('50 concurrent calls answered "expired" cause one refresh and one retry each', async (t) => {
   // no exp in the payload: the client cannot see the expiry coming, only the 401 tells it
   const { fixture, client, login } = await signedIn(t, { ttlMs: 300, omitExp: true })
+  fixture.ttlMs = 60_000
   await untilExpired(fixture, login.access_token)
   const answers = await Promise.all(Array.from({ length: 50 }, () => client.fetch(`${fixture.url}/me`)))
-  t.same(answers.map((r) => r.status), Array(50).fill(200))
+  t.same(failures(answers), [], 'every call succeeded')
   t.equal(fixture.counts.refresh, 1)
   t.equal(fixture.counts.resource, 100)
 })

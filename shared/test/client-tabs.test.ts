@@ -1,6 +1,6 @@
 import t from 'tap'
 import { broadcastLock, createClient, defaultLock, localLock, memoryStorage, webStorage, type ClientEvents, type RefreshLock } from '../src/client/index.js'
-import { PASSWORD, startFixture, untilExpired } from './client-fixture.js'
+import { failures, PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 /** Runs `n` overlapping critical sections through the locks, round robin; answers the most that ran at once. */
 async function maxConcurrency (locks: RefreshLock[], n: number): Promise<number> {
@@ -50,16 +50,17 @@ t.test('in Node, the default lock is an in-process one', async (t) => {
 })
 
 t.test('two tabs sharing storage refresh once across an expiry, through a broadcast lock', async (t) => {
-  const fixture = await startFixture(t, { ttlMs: 2000, refreshDelayMs: 30 })
+  const fixture = await startFixture(t, { ttlMs: 400, refreshDelayMs: 30 })
   const storage = memoryStorage() // stands in for localStorage: one store, two tabs
   const name = `ratchet:refresh:${Math.random()}`
   const tabs = [0, 1].map(() => createClient({ authUrl: fixture.url, storage, lock: broadcastLock(name, { settleMs: 5 }), refreshMarginSeconds: 0.1, jitterSeconds: 0 }))
   t.teardown(() => { for (const tab of tabs) tab.close() })
   const login = await tabs[0]!.login('ada@example.com', PASSWORD)
+  fixture.ttlMs = 60_000 // the refreshed token outlives the burst, however slow the machine
   await untilExpired(fixture, login.access_token)
 
   const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => tabs[i % 2]!.fetch(`${fixture.url}/me`)))
-  t.same(answers.map((r) => r.status), Array(50).fill(200))
+  t.same(failures(answers), [], 'every call succeeded')
   t.equal(fixture.counts.refresh, 1, 'the second tab found the first tab\'s tokens after taking the lock')
   t.equal(fixture.sessions()[0]!.revoked, false)
 })
