@@ -18,7 +18,7 @@ import type { Plan } from './lib/load.js'
 import { describeMachine } from './lib/machine.js'
 import { met, type Section } from './lib/model.js'
 import { newProfiles, summarise } from './lib/profile.js'
-import { ROOT } from './lib/proc.js'
+import { commandLines, ROOT } from './lib/proc.js'
 import { renderReport } from './lib/report.js'
 import { benchEnv, cleanup, productBuilt } from './lib/services.js'
 import { renderSvg } from './lib/svg.js'
@@ -40,7 +40,7 @@ if (pinning && process.env.BENCH_PINNED !== '1') {
   process.exit(r.status ?? 1)
 }
 
-const plan: Plan = smoke ? { warmupSec: 1, rounds: 1, durationSec: 2 } : { warmupSec: 3, rounds: 5, durationSec: 8 }
+const plan: Plan = smoke ? { warmupSec: 0.5, rounds: 1, durationSec: 1.5 } : { warmupSec: 3, rounds: 5, durationSec: 8 }
 const outDir = join(ROOT, 'bench', 'out')
 mkdirSync(outDir, { recursive: true })
 const log = (line: string): void => { process.stdout.write(line + '\n') }
@@ -111,7 +111,11 @@ const report = renderReport({
   machine: machine.machine,
   versions: machine.versions,
   plan: `Each load: ${plan.warmupSec} s warm-up, then ${plan.rounds} round(s) of ${plan.durationSec} s; the table shows the median round. Total ${((Date.now() - started) / 60000).toFixed(1)} min.`,
-  smoke
+  smoke,
+  commands: [
+    `service environment: ${Object.entries(machineEnv.base).filter(([k]) => !['REDIS_PREFIX', 'NATS_STREAM', 'NATS_SUBJECT_PREFIX'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' ')} PORT=<free port> ISSUER=http://127.0.0.1:<auth port>`,
+    ...commandLines
+  ]
 }, sections)
 const dir = smoke || only ? outDir : join(ROOT, 'bench')
 writeFileSync(join(dir, 'RESULTS.md'), report)

@@ -17,6 +17,9 @@ export interface Child {
   stop: () => Promise<void>
 }
 
+/** Every command line the bench ran, for the report (paths relative to the repository). */
+export const commandLines = new Set<string>()
+
 // Children still running when the driver exits (an error, Ctrl-C) are killed with it.
 const live = new Set<ChildProcess>()
 process.on('exit', () => { for (const p of live) p.kill('SIGKILL') })
@@ -44,6 +47,7 @@ export interface StartOptions {
 export function startNode (name: string, script: string, opts: StartOptions): Child {
   const flags = [...(opts.nodeArgs ?? []), ...(script.endsWith('.ts') ? ['--import', 'tsx'] : [])]
   const [cmd, args] = onCpu(opts.cpu, process.execPath, [...flags, script])
+  commandLines.add([cmd === process.execPath ? 'node' : cmd, ...args].map((a) => a === process.execPath ? 'node' : a.startsWith(ROOT) ? a.slice(ROOT.length) : a).join(' '))
   const proc = spawn(cmd, args, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env },

@@ -31,6 +31,8 @@ export interface Meta {
   versions: string[]
   plan: string
   smoke: boolean
+  /** Processes the run started, and the environment the services got. */
+  commands: string[]
 }
 
 export function renderReport (meta: Meta, sections: Section[]): string {
@@ -46,6 +48,12 @@ export function renderReport (meta: Meta, sections: Section[]): string {
     '',
     ...meta.machine.map((m) => `- ${m}`),
     ...meta.versions.map((v) => `- ${v}`),
+    '',
+    'Processes started (each scenario has its own `REDIS_PREFIX=bench:<id>:` and `NATS_STREAM=BENCH_<id>`):',
+    '',
+    '```',
+    ...meta.commands,
+    '```',
     '',
     '## Targets',
     '',

@@ -33,7 +33,7 @@ export async function memoryScenario (ctx: Ctx): Promise<Section> {
   const { log, env } = ctx
   const users = ctx.smoke ? 5 : 20
   const perUser = 5
-  const revocations = ctx.smoke ? 10_000 : 100_000
+  const revocations = ctx.smoke ? 5_000 : 100_000
   const section: Section = {
     id: '5',
     title: 'Memory',

@@ -50,7 +50,7 @@ export async function resourceScenario (ctx: Ctx): Promise<Section> {
   try {
     const first = await signup(auth.url)
     const body = await me(resource.url, first.access_token)
-    const tokenCount = ctx.smoke ? 2_000 : 30_000
+    const tokenCount = ctx.smoke ? 1_000 : 30_000
     log(`  minting ${tokenCount} distinct access tokens`)
     const tokens = await mintTokens(auth.url, tokenCount)
     section.setup.push(`1b pool: ${tokens.length} distinct tokens cycled (VERIFY_CACHE_SIZE default 10,000)`)
