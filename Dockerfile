@@ -70,7 +70,8 @@ COPY --from=build /app/services/auth/dist services/auth/dist
 ENV PORT=3001
 EXPOSE 3001
 # No curl in the slim image: Node's own fetch probes readiness (Redis, NATS, keys).
-HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+# The timeout is generous because starting node itself can take seconds on a busy host.
+HEALTHCHECK --interval=5s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "services/auth/dist/server.js"]
 
@@ -81,6 +82,6 @@ COPY services/resource/package.json services/resource/
 COPY --from=build /app/services/resource/dist services/resource/dist
 ENV PORT=3002
 EXPOSE 3002
-HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "services/resource/dist/server.js"]
