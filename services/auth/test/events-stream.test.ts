@@ -1,8 +1,8 @@
 import t from 'tap'
 import { connect, nanos, StorageType } from 'nats'
 import { subjects } from '@ratchet/shared'
-import { call, isolation, testConfig } from './helpers.js'
-import { dropStream, startReady } from './events-helpers.js'
+import { call, eventually, isolation, testConfig } from './helpers.js'
+import { dropStream, signUp, startReady } from './events-helpers.js'
 import { retentionSeconds } from '../src/events/stream.js'
 
 const SECOND = nanos(1000)
@@ -38,6 +38,21 @@ t.test('a stream with too small settings is widened, and an operator\'s larger a
   const again = await startReady(t, ids)
   t.equal((await call(`${again.url}/health/ready`)).status, 200)
   t.equal((await jsm.streams.info(ids.NATS_STREAM)).config.max_age, week)
+})
+
+t.test('a stream deleted while the service runs is put back and the event still delivered', async (t) => {
+  const { url, config } = await startReady(t)
+  const nc = await connect({ servers: config.NATS_URL })
+  t.teardown(async () => { await nc.close() })
+  const jsm = await nc.jetstreamManager()
+  await jsm.streams.delete(config.NATS_STREAM)
+  const user = await signUp(url)
+  t.equal((await call(`${url}/v1/logout`, { method: 'POST', token: user.access })).status, 204)
+  const msg = await eventually(async () => {
+    const info = await jsm.streams.info(config.NATS_STREAM).catch(() => undefined)
+    return info !== undefined && info.state.messages > 0 ? await jsm.streams.getMessage(config.NATS_STREAM, { seq: info.state.first_seq }) : undefined
+  }, 15000)
+  t.match(msg.json(), { sid: user.sid, reason: 'logout' })
 })
 
 t.test('the retention covers an access token\'s life plus leeway, and at least a day', async (t) => {

@@ -36,6 +36,8 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
   }
   let streamReady = false
   let revokerStarted = false
+  let preparing = false
+  let current: NatsConnection | undefined
   let closing = false
   let retry: NodeJS.Timeout | undefined
 
@@ -46,27 +48,33 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
     stream: config.NATS_STREAM,
     natsPrefix: config.NATS_SUBJECT_PREFIX,
     log: elog,
-    whenConnected: link.whenConnected
+    whenConnected: link.whenConnected,
+    // the stream may have gone while we stayed connected (deleted by hand, or
+    // a server that lost its store behind a load balancer): put it back
+    onPublishFailure: () => { if (!preparing && current !== undefined) prepare(current).catch(() => {}) }
   })
   const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, log: elog, whenConnected: link.whenConnected })
 
   // after every (re)connection: the server may have come back without the stream
   async function prepare (nc: NatsConnection, attempt = 1): Promise<void> {
     if (closing || nc.isClosed()) return
-    streamReady = false
+    current = nc
+    preparing = true
     try {
       await ensureStream(await nc.jetstreamManager(), spec, elog)
+      preparing = false
       streamReady = true
       // consume only once the stream exists (first time), and look again after a reconnect
       if (revokerStarted) revoker.restart()
       else { revokerStarted = true; revoker.start() }
     } catch (err) {
+      streamReady = false
       if (attempt === 1) elog.warn({ stream: spec.name, reason: (err as Error).message }, 'cannot create or check the event stream; retrying')
       retry = setTimeout(() => { prepare(nc, attempt + 1).catch(() => {}) }, Math.min(200 * attempt, 5000))
       retry.unref()
     }
   }
-  link.onConnect((nc) => { prepare(nc).catch(() => {}) })
+  link.onConnect((nc) => { streamReady = false; prepare(nc).catch(() => {}) })
 
   relay.start()
 

@@ -18,6 +18,8 @@ export interface RelayOptions {
   natsPrefix: string
   log: FastifyBaseLogger
   whenConnected: () => Promise<NatsConnection | undefined>
+  /** told when a publish failed, e.g. so the stream is checked again */
+  onPublishFailure?: () => void
   /** how long a blocking read waits before the loop looks around (ms) */
   blockMs?: number
   /** entries another relay received this long ago without acking are taken over (ms) */
@@ -141,7 +143,10 @@ export function createRelay (opts: RelayOptions) {
       }
     })
     if (done.length > 0) await conn.multi().xack(key, RELAY_GROUP, ...done).xdel(key, ...done).exec()
-    if (failure !== undefined) throw failure
+    if (failure !== undefined) {
+      opts.onPublishFailure?.()
+      throw failure
+    }
   }
 
   async function sleep (ms: number): Promise<void> {
