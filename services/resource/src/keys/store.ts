@@ -33,6 +33,8 @@ export class KeyStore {
   #lastAttempt = -Infinity
   #timer: NodeJS.Timeout | null = null
   #stopped = false
+  /** consecutive failed fetches: the first is a warning, the rest are debug noise */
+  #failures = 0
   /** fetches made, for tests and metrics */
   fetches = 0
 
@@ -65,7 +67,8 @@ export class KeyStore {
 
   #schedule (): void {
     if (this.#stopped) return
-    const wait = this.#keys.size > 0 ? this.#opts.refreshInterval : this.#opts.retryInterval
+    // while the auth service is away, back off (up to 10 retry periods) instead of hammering it
+    const wait = this.#keys.size > 0 ? this.#opts.refreshInterval : Math.min(this.#opts.retryInterval * 2 ** Math.min(this.#failures, 10), this.#opts.retryInterval * 10)
     this.#timer = setTimeout(() => { this.refresh().then(() => this.#schedule()) }, wait)
     this.#timer.unref()
   }
@@ -100,9 +103,12 @@ export class KeyStore {
       if (text.length > MAX_JWKS_BYTES) throw new Error('the key set is too large')
       body = JSON.parse(text)
     } catch (err) {
-      log.warn({ url, err: (err as Error).message }, 'cannot fetch the JWKS; keeping the keys we have')
+      this.#failures++
+      log[this.#failures === 1 ? 'warn' : 'debug']({ url, err: (err as Error).message }, 'cannot fetch the JWKS; keeping the keys we have')
       return false
     }
+    if (this.#failures > 0) log.info({ url }, 'the JWKS is reachable again')
+    this.#failures = 0
     const list = (body as { keys?: unknown } | null)?.keys
     if (!Array.isArray(list)) {
       log.warn({ url }, 'the JWKS has no keys array; keeping the keys we have')

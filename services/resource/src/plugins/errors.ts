@@ -19,7 +19,8 @@ async function errorsPlugin (app: FastifyInstance) {
       return reply.code(500).send({ statusCode: 500, code: 'RATCHET_INTERNAL', error: STATUS_CODES[500], message: 'Internal server error', requestId: request.id })
     }
     if (status === 503) {
-      request.log.warn({ code: err.code, reason: err.message }, 'dependency unavailable')
+      // not-ready answers are expected (probes ask until we are); an outage is worth a warning
+      if (err.code === 'RATCHET_DEPENDENCY_UNAVAILABLE') request.log.warn({ code: err.code, reason: err.message }, 'dependency unavailable')
       reply.header('retry-after', '1')
     }
     if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)

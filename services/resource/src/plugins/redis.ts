@@ -24,8 +24,9 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions) {
     retryStrategy: (times) => Math.min(times * 200, 2000)
   })
   let down = false
+  let closing = false
   redis.on('error', (err) => {
-    if (!down) app.log.warn({ err: err.message }, 'Redis is unavailable')
+    if (!down && !closing) app.log.warn({ err: err.message }, 'Redis is unavailable')
     down = true
   })
   redis.on('ready', () => {
@@ -34,6 +35,7 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions) {
   })
   app.decorate('redis', redis)
   app.addHook('onClose', async () => {
+    closing = true
     if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect())
     else redis.disconnect()
   })

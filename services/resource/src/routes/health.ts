@@ -6,9 +6,10 @@ import { errors } from '@ratchet/shared'
  * keys loaded, and the revocations replayed. A 503 names what is missing.
  */
 const healthRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/health/live', async () => ({ status: 'ok' }))
+  // probes call these every few seconds: log them only when something is wrong
+  app.get('/health/live', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
 
-  app.get('/health/ready', async () => {
+  app.get('/health/ready', { logLevel: 'warn' }, async () => {
     const missing: string[] = []
     if (app.redis.status !== 'ready') missing.push('Redis is not connected')
     if (!app.nats.connected) missing.push('NATS is not connected')
