@@ -49,7 +49,7 @@ export function renderReport (meta: Meta, sections: Section[]): string {
     ...meta.machine.map((m) => `- ${m}`),
     ...meta.versions.map((v) => `- ${v}`),
     '',
-    'Processes started (each scenario has its own `REDIS_PREFIX=bench:<id>:` and `NATS_STREAM=BENCH_<id>`):',
+    'Processes started (each scenario has its own `REDIS_PREFIX=b<id>:` and `NATS_STREAM=BENCH_<id>`):',
     '',
     '```',
     ...meta.commands,

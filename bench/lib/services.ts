@@ -18,8 +18,9 @@ export interface Env {
 }
 
 export function benchEnv (): Env {
-  const id = randomBytes(4).toString('hex')
-  const prefix = `bench:${id}:`
+  const id = randomBytes(3).toString('hex')
+  // As long as the default `ratchet:`, so MEMORY USAGE per session is what production sees.
+  const prefix = `b${id}:`
   const stream = `BENCH_${id}`
   const subjects = `bench_${id}`
   return {
