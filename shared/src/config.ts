@@ -15,7 +15,9 @@ export const BaseEnv = Type.Object({
   AUDIENCE: Type.String({ minLength: 1, default: 'ratchet-api' }),
   ACCESS_TOKEN_TTL: Seconds(900, 1),
   CLOCK_LEEWAY: Seconds(5),
-  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
+  LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
+  /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); empty: no CORS headers at all. */
+  CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' })
 })
 
 export const AuthEnv = Type.Object({
@@ -37,7 +39,24 @@ export const AuthEnv = Type.Object({
   /** Concurrent argon2 computations; excess logins wait, then get 503. */
   ARGON2_MAX_CONCURRENT: Type.Integer({ minimum: 1, default: 4 }),
   /** Key rotation period in seconds; 0 disables automatic rotation. */
-  KEY_ROTATION_INTERVAL: Seconds(0)
+  KEY_ROTATION_INTERVAL: Seconds(0),
+  /** A new access key is published this long before it signs (longer than any JWKS cache; see docs/security.md). */
+  KEY_PUBLISH_DELAY: Seconds(600),
+  /** How often each instance re-reads the shared key set. */
+  KEY_RELOAD_INTERVAL: Seconds(15, 1),
+  /** Rate-limit window, and the requests allowed per window (see docs/security.md). */
+  RATE_LIMIT_WINDOW: Seconds(60, 1),
+  RATE_LIMIT_LOGIN_PER_IP: Type.Integer({ minimum: 1, default: 20 }),
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10 }),
+  RATE_LIMIT_SIGNUP_PER_IP: Type.Integer({ minimum: 1, default: 10 }),
+  /** /v1/refresh and /oauth/token each; generous, as one browser may hold several tabs behind one NAT. */
+  RATE_LIMIT_REFRESH_PER_IP: Type.Integer({ minimum: 1, default: 300 }),
+  /** Failed logins of one account before each further one doubles the wait (1 s, 2 s, 4 s, ...). */
+  LOGIN_FREE_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
+  /** Cap on one wait, so an attacker cannot lock a real user out for longer. */
+  LOGIN_BACKOFF_MAX: Seconds(900, 1),
+  /** Failures are forgotten this long after the last one (and at once on a successful login). */
+  LOGIN_FAILURE_TTL: Seconds(3600, 1)
 })
 
 export const ResourceEnv = Type.Object({

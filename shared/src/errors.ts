@@ -17,7 +17,11 @@ export const errors = {
   RATCHET_NOTE_NOT_FOUND: createError('RATCHET_NOTE_NOT_FOUND', 'No such note', 404),
   RATCHET_DEPENDENCY_UNAVAILABLE: createError<[string]>('RATCHET_DEPENDENCY_UNAVAILABLE', '%s is unavailable, try again shortly', 503),
   RATCHET_BUSY: createError('RATCHET_BUSY', 'Too many password checks in progress, try again shortly', 503),
-  RATCHET_NOT_READY: createError<[string]>('RATCHET_NOT_READY', 'Not ready: %s', 503)
+  RATCHET_NOT_READY: createError<[string]>('RATCHET_NOT_READY', 'Not ready: %s', 503),
+  RATCHET_RATE_LIMITED: createError<[number]>('RATCHET_RATE_LIMITED', 'Too many requests, retry in %d seconds', 429),
+  RATCHET_LOGIN_THROTTLED: createError<[number]>('RATCHET_LOGIN_THROTTLED', 'Too many failed sign-ins for this account, retry in %d seconds', 429),
+  RATCHET_REFRESH_TOKEN_REQUIRED: createError('RATCHET_REFRESH_TOKEN_REQUIRED', 'body must have property refresh_token (or send the refresh-token cookie)', 400),
+  RATCHET_CSRF_REJECTED: createError<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', 403)
 } as const
 
 export type ErrorCode = keyof typeof errors

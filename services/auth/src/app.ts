@@ -5,6 +5,7 @@ import type { AuthConfig } from '@ratchet/shared'
 import { createRedis, connectRedis } from './plugins/redis.js'
 import { registerErrorHandler } from './plugins/errors.js'
 import { createKeyManager } from './keys/manager.js'
+import { startKeyRotation } from './keys/rotate.js'
 import { createJwt } from './tokens/jwt.js'
 import { createTokenService } from './tokens/service.js'
 import { createSessionStore } from './stores/sessions.js'
@@ -20,6 +21,9 @@ import { wellKnownRoutes } from './routes/well-known.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { metadataRoutes } from './routes/metadata.js'
 import type { RouteDeps } from './routes/context.js'
+import securityPlugin from './plugins/security.js'
+import cookiesPlugin from './plugins/cookies.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -50,6 +54,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
 
   const keys = await createKeyManager(config, redis, app.log, now)
   app.addHook('onClose', async () => { keys.close() })
+  const rotation = startKeyRotation(config, redis, keys.reload, app.log, now)
+  app.addHook('onClose', async () => { rotation.stop() })
 
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
@@ -75,6 +81,10 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     ring: keys.ring,
     ready: async () => ({ redis: await redis.ping().then(() => true, () => false), nats: events.connected() })
   }
+  await app.register(securityPlugin, { origins: config.CORS_ORIGINS })
+  await app.register(cookiesPlugin)
+  // before the routes: it attaches its limits as they are added
+  await app.register(rateLimitPlugin, { config, redis })
   await app.register(accountRoutes, deps)
   await app.register(refreshRoutes, deps)
   await app.register(sessionRoutes, deps)

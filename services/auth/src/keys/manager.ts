@@ -4,6 +4,7 @@ import type { AuthConfig } from '@ratchet/shared'
 import { createKeyRing, type KeyRing } from './ring.js'
 import { loadSharedKeySet, readKeyFile } from './source.js'
 import type { KeySet } from './jwk.js'
+import { retentionMs } from './rotate.js'
 
 /**
  * Holds the current key ring and keeps it in step with its source: the key
@@ -11,7 +12,7 @@ import type { KeySet } from './jwk.js'
  * `npm run keys:rotate` may have added a key).
  */
 export async function createKeyManager (config: AuthConfig, redis: Redis, log: FastifyBaseLogger, now: () => number) {
-  const retainMs = (config.ACCESS_TOKEN_TTL + config.CLOCK_LEEWAY) * 1000
+  const retainMs = retentionMs(config)
   const fromFile = config.SIGNING_KEYS_FILE !== ''
 
   async function load (): Promise<KeySet> {
@@ -31,7 +32,7 @@ export async function createKeyManager (config: AuthConfig, redis: Redis, log: F
 
   const timer = setInterval(() => {
     reload().catch((err: Error) => { log.warn({ reason: err.message }, 'could not reload signing keys; keeping the current ones') })
-  }, 15000)
+  }, config.KEY_RELOAD_INTERVAL * 1000)
   timer.unref()
 
   return {

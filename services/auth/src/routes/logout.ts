@@ -3,9 +3,10 @@ import { errors, RevocationReason, type AccessTokenClaims } from '@ratchet/share
 import { ErrorResponse, Jwt, Session } from '../schemas.js'
 import { invalidToken, missingCredentials, readBearer } from '../plugins/bearer.js'
 import type { FastifyRequest } from 'fastify'
+import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE } from '../plugins/cookies.js'
 import type { App, RouteDeps } from './context.js'
 
-export async function sessionRoutes (app: App, { tokens }: RouteDeps): Promise<void> {
+export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
   /** The caller's access token; `allowExpired` for logout, which is always allowed. */
   function authenticate (request: FastifyRequest, allowExpired: boolean): AccessTokenClaims {
     const token = readBearer(request)
@@ -18,7 +19,7 @@ export async function sessionRoutes (app: App, { tokens }: RouteDeps): Promise<v
       tags: ['sessions'],
       summary: 'End this session (Bearer access token, or the refresh token in the body)',
       body: Type.Object({ refresh_token: Type.Optional(Jwt) }, { additionalProperties: false }),
-      response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse }
+      response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse }
     },
     // the body is optional (a Bearer header alone is enough)
     preValidation: async (request) => { request.body ??= {} }
@@ -31,9 +32,13 @@ export async function sessionRoutes (app: App, { tokens }: RouteDeps): Promise<v
     } else if (request.headers.authorization !== undefined) {
       who = authenticate(request, true)
     } else {
-      throw missingCredentials()
+      const cookie = readRefreshCookie(request, config)
+      if (cookie === undefined) throw missingCredentials()
+      who = tokens.verifyRefreshSignature(cookie)
     }
     await tokens.revokeSession(who.sub, who.sid, RevocationReason.logout)
+    // Clear-Site-Data clears it too, but not every browser honours that header
+    if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
     return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
   })
 

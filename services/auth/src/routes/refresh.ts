@@ -1,17 +1,24 @@
 import { Type } from 'typebox'
+import { errors } from '@ratchet/shared'
 import { ErrorResponse, Jwt, TokenResponse } from '../schemas.js'
+import { cookieAware, readRefreshCookie, sendTokens } from '../plugins/cookies.js'
 import { noStore, type App, type RouteDeps } from './context.js'
 
-export async function refreshRoutes (app: App, { tokens }: RouteDeps): Promise<void> {
+export async function refreshRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
   app.post('/v1/refresh', {
     schema: {
       tags: ['tokens'],
       summary: 'Exchange a refresh token for a new token pair (rotation)',
-      body: Type.Object({ refresh_token: Jwt, access_token: Type.Optional(Jwt) }, { additionalProperties: false }),
-      response: { 200: TokenResponse, 400: ErrorResponse, 401: ErrorResponse }
-    }
+      // refresh_token may instead come from the cookie (see plugins/cookies.ts)
+      body: Type.Object({ refresh_token: Type.Optional(Jwt), access_token: Type.Optional(Jwt) }, { additionalProperties: false }),
+      response: { 200: cookieAware(TokenResponse), 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse }
+    },
+    preValidation: async (request) => { request.body ??= {} }
   }, async (request, reply) => {
-    const result = await tokens.refresh({ refreshToken: request.body.refresh_token, accessToken: request.body.access_token })
-    return reply.headers(noStore).send(result)
+    const fromBody = request.body.refresh_token
+    const refreshToken = fromBody ?? readRefreshCookie(request, config)
+    if (refreshToken === undefined) throw new errors.RATCHET_REFRESH_TOKEN_REQUIRED()
+    const result = await tokens.refresh({ refreshToken, accessToken: request.body.access_token })
+    return sendTokens(request, reply.headers(noStore), result, fromBody === undefined)
   })
 }

@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin'
+import helmet from '@fastify/helmet'
+import cors from '@fastify/cors'
+import type { FastifyInstance } from 'fastify'
+import { CSRF_HEADER, DELIVERY_HEADER } from './cookies.js'
+
+export interface SecurityOptions {
+  /** CORS_ORIGINS: comma-separated exact origins; empty means no CORS at all */
+  origins: string
+}
+
+/**
+ * Secure headers on every response (helmet's defaults: an API serves no
+ * scripts, so the strict CSP costs nothing) and CORS for an allow-list of
+ * browser origins only. Credentials are allowed for those origins, as the
+ * refresh-token cookie needs them; a reflected `*` is never used.
+ */
+async function securityPlugin (app: FastifyInstance, { origins }: SecurityOptions) {
+  await app.register(helmet, { global: true })
+  const allowed = origins.split(',').filter((o) => o !== '')
+  if (allowed.length === 0) return
+  await app.register(cors, {
+    origin: allowed,
+    credentials: true,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['content-type', 'authorization', CSRF_HEADER, DELIVERY_HEADER],
+    exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+    maxAge: 600
+  })
+}
+
+export default fp(securityPlugin, { name: 'ratchet-security', fastify: '5.x' })
