@@ -78,7 +78,7 @@ export async function startJwks (t: Test, keys: TestKey[] = [generateKey()]): Pr
 /** A unique key prefix, stream and subject prefix, so tests never see each other's data. */
 export function isolation (): Pick<ResourceConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'> {
   const id = randomBytes(5).toString('hex')
-  return { REDIS_PREFIX: `test:${id}:`, NATS_STREAM: `TEST_${id}`, NATS_SUBJECT_PREFIX: `test_${id}` }
+  return { REDIS_PREFIX: `test:res-${id}:`, NATS_STREAM: `TEST_RES_${id}`, NATS_SUBJECT_PREFIX: `test_res_${id}` }
 }
 
 /** A plain NATS client, as another service (or the auth service) would use. */
@@ -92,7 +92,13 @@ export async function natsClient (t: Test, url = 'nats://127.0.0.1:4222'): Promi
 export async function createStream (t: Test, nc: NatsConnection, config: Pick<ResourceConfig, 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'>): Promise<void> {
   const jsm = await nc.jetstreamManager()
   await jsm.streams.add({ name: config.NATS_STREAM, subjects: [`${config.NATS_SUBJECT_PREFIX}.events.>`] })
-  t.teardown(async () => { await jsm.streams.delete(config.NATS_STREAM).catch(() => {}) })
+  // a connection of its own: `nc` may be closed by an earlier teardown
+  const server = nc.getServer()
+  t.teardown(async () => {
+    const c = await connect({ servers: server })
+    await (await c.jetstreamManager()).streams.delete(config.NATS_STREAM).catch(() => {})
+    await c.close()
+  })
 }
 
 export async function publish (nc: NatsConnection, config: Pick<ResourceConfig, 'NATS_SUBJECT_PREFIX'>, type: 'session.revoked' | 'user.revoked' | string, data: unknown): Promise<void> {
