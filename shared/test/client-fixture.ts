@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { bearerChallenge, EXPIRED_TOKEN_DESCRIPTION } from '../src/bearer.js'
 
 export const PASSWORD = 'correct horse battery'
+/** The auth service's refresh-token cookie. // wire contract */
+export const REFRESH_COOKIE = '__Host-ratchet_rt'
 
 export interface FixtureOptions {
   /** Access-token lifetime in ms. */
@@ -61,6 +63,21 @@ export async function startFixture (t: { teardown: (fn: () => Promise<void> | vo
     return session
   }
 
+  /** Token responses as the auth service sends them, the refresh token moved into an HttpOnly cookie when asked. */
+  function replyTokens (req: IncomingMessage, res: ServerResponse, status: number, body: ReturnType<typeof issue> & { user?: unknown }): void {
+    if (req.headers['x-ratchet-token-delivery'] !== 'cookie') return reply(res, status, body)
+    const { refresh_token: refreshToken, ...rest } = body
+    reply(res, status, rest, { 'set-cookie': `${REFRESH_COOKIE}=${refreshToken}; Path=/; HttpOnly; Secure; SameSite=Strict` })
+  }
+
+  /** The refresh token from the body, or else from the cookie, which needs the CSRF header. */
+  function refreshTokenOf (req: IncomingMessage, body: Record<string, string>): string | undefined | null {
+    if (body.refresh_token !== undefined) return body.refresh_token
+    const cookie = new RegExp(`${REFRESH_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1]
+    if (cookie === undefined) return undefined
+    return req.headers['x-ratchet-csrf'] === '1' ? cookie : null
+  }
+
   function reply (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers })
     res.end(body === undefined ? '' : JSON.stringify(body))
@@ -84,30 +101,33 @@ export async function startFixture (t: { teardown: (fn: () => Promise<void> | vo
     const route = `${req.method} ${req.url}`
     if (route === 'POST /v1/signup') {
       const session = startSession(body.email!)
-      return reply(res, 201, { ...issue(session), user: { id: session.sub, email: body.email } })
+      return replyTokens(req, res, 201, { ...issue(session), user: { id: session.sub, email: body.email } })
     }
     if (route === 'POST /v1/login') {
       if (body.password !== PASSWORD) return reply(res, 401, { statusCode: 401, code: 'RATCHET_INVALID_CREDENTIALS', error: 'Unauthorized', message: 'Invalid email or password' })
-      return reply(res, 200, issue(startSession(body.email!)))
+      return replyTokens(req, res, 200, issue(startSession(body.email!)))
     }
     if (route === 'POST /v1/refresh') {
       fixture.counts.refresh++
       if (opts.refreshDelayMs) await new Promise((resolve) => setTimeout(resolve, opts.refreshDelayMs))
       if (fixture.refreshStatus !== null) return reply(res, fixture.refreshStatus, { statusCode: fixture.refreshStatus, message: 'try later' })
-      const session = [...sessions.values()].find((s) => s.refresh === body.refresh_token)
+      const presented = refreshTokenOf(req, body)
+      if (presented === null) return reply(res, 403, { statusCode: 403, code: 'RATCHET_CSRF_REJECTED', message: 'the x-ratchet-csrf: 1 header is required with the cookie' })
+      const session = [...sessions.values()].find((s) => s.refresh === presented)
       if (session === undefined) {
         // strict: no grace window, so any second refresh of one token shows up as a failure
-        const sid = retired.get(body.refresh_token ?? '')
+        const sid = retired.get(presented ?? '')
         if (sid !== undefined) sessions.get(sid)!.revoked = true
         return reply(res, 401, refused('unknown or reused'))
       }
       if (session.revoked) return reply(res, 401, refused('revoked'))
       retired.set(session.refresh, session.sid)
-      return reply(res, 200, issue(session))
+      return replyTokens(req, res, 200, issue(session))
     }
     if (route === 'POST /v1/logout') {
       fixture.counts.logout++
-      const sid = [...sessions.values()].find((s) => s.refresh === body.refresh_token)?.sid ?? retired.get(body.refresh_token ?? '')
+      const bearerSid = access.get(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '')?.sid
+      const sid = bearerSid ?? [...sessions.values()].find((s) => s.refresh === body.refresh_token)?.sid ?? retired.get(body.refresh_token ?? '')
       if (sid !== undefined) sessions.get(sid)!.revoked = true
       return reply(res, 204)
     }

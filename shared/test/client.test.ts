@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '../src/client/index.js'
-import { PASSWORD, startFixture } from './client-fixture.js'
+import { PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 t.test('login stores the tokens and fetch sends the access token as a bearer', async (t) => {
   const fixture = await startFixture(t)
@@ -97,4 +97,40 @@ t.test('a listener that throws does not break the client', async (t) => {
   t.match(await reported, { message: 'listener bug' })
   off()
   t.equal((await client.fetch(`${fixture.url}/me`)).status, 200)
+})
+
+t.test('in cookie mode the refresh token stays in an HttpOnly cookie and never reaches storage', async (t) => {
+  const fixture = await startFixture(t, { ttlMs: 300, omitExp: true })
+  // what a browser does for the page: keep the cookie, send it when credentials are included
+  const jar = new Map<string, string>()
+  const sent: Array<{ url: string, cookie: boolean, csrf: string | null }> = []
+  const browserFetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const headers = new Headers(init?.headers)
+    const url = String(input instanceof Request ? input.url : input)
+    if (init?.credentials === 'include' && jar.size > 0) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '))
+    if (url.includes('/v1/')) sent.push({ url: new URL(url).pathname, cookie: headers.has('cookie'), csrf: headers.get('x-ratchet-csrf') })
+    const res = await fetch(input, { ...init, headers: input instanceof Request ? input.headers : headers })
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';')
+      const [name, value] = pair!.split('=')
+      jar.set(name!, value!)
+    }
+    return res
+  }
+  const storage = memoryStorage()
+  const client = createClient({ authUrl: fixture.url, storage, fetch: browserFetch, refreshTokenIn: 'cookie' })
+
+  const login = await client.login('ada@example.com', PASSWORD)
+  t.equal(login.refresh_token, undefined)
+  t.ok(jar.has('__Host-ratchet_rt'))
+  t.same(Object.keys((await storage.get())!), ['access_token'])
+
+  await untilExpired(fixture, (await storage.get())!.access_token)
+  t.equal((await client.fetch(`${fixture.url}/me`)).status, 200)
+  t.equal(fixture.counts.refresh, 1)
+  t.match(sent.find((s) => s.url === '/v1/refresh'), { cookie: true, csrf: '1' })
+
+  await client.logout()
+  t.equal(fixture.sessions()[0]!.revoked, true, 'logout proved the session with the access token')
+  t.equal(await storage.get(), null)
 })

@@ -3,9 +3,9 @@ import { decodePayload, type TokenResponse } from '../tokens.js'
 import { defaultLock } from './default-lock.js'
 import { createEmitter, type ClientEvents, type Listener } from './emitter.js'
 import { CLIENT_ERROR_CODES, RatchetClientError } from './errors.js'
-import { answerError, asTokenResponse, isTransient, postJson, type FetchLike } from './http.js'
+import { answerError, asTokenResponse, isTransient, postJson, type Delivery, type FetchLike } from './http.js'
 import type { RefreshLock } from './lock.js'
-import { memoryStorage, type StoredTokens, type TokenStorage } from './storage.js'
+import { memoryStorage, pick, type StoredTokens, type TokenStorage } from './storage.js'
 import { clockOffset, expiresAt, refreshAt } from './timing.js'
 
 /** Options of {@link createClient}. */
@@ -24,6 +24,13 @@ export interface ClientOptions {
   lock?: RefreshLock
   /** The clock, in ms since the epoch; `Date.now` by default. */
   now?: () => number
+  /**
+   * Where the refresh token lives. `body` (default): in the JSON bodies and in
+   * `storage`. `cookie`: the auth service sets it as an HttpOnly cookie that script
+   * never sees (browsers; the auth service must list the page's origin in
+   * CORS_ORIGINS), and `storage` keeps only the access token.
+   */
+  refreshTokenIn?: 'body' | 'cookie'
 }
 
 /** The answer to a sign-up: a token response with the new user beside its fields. */
@@ -68,13 +75,20 @@ export function createClient (options: ClientOptions): RatchetClient {
   const jitter = options.jitterSeconds ?? 5
   const lock = options.lock ?? defaultLock(`ratchet:refresh:${authUrl}`)
   const localNow = options.now ?? Date.now
+  const inCookie = options.refreshTokenIn === 'cookie'
+  // wire contract (auth service, cookie delivery): ask for the cookie, and prove the
+  // request is not a cross-site one whenever the cookie is to be read
+  const delivery: Delivery = inCookie
+    ? { headers: { 'x-ratchet-token-delivery': 'cookie', 'x-ratchet-csrf': '1' }, credentials: 'include' }
+    : { credentials: 'omit' }
   const events = createEmitter()
 
   let offset = 0 // server clock minus ours, see clockOffset
   let due: { token: string, at: number | null } | null = null // the jitter is drawn once per token
   let inflight: Promise<StoredTokens> | null = null
-  let announcedOut: string | null = null // the refresh token whose end was announced, to announce it once
-  let seen: string | null = null // the refresh token last read, to notice when another tab signs out
+  // access tokens, not refresh tokens, name a session's state here: in cookie mode there is no refresh token to see
+  let announcedOut: string | null = null // the token whose end was announced, to announce it once
+  let seen: string | null = null // the token last read, to notice when another tab signs out
 
   const serverNow = (): number => localNow() + offset
 
@@ -87,25 +101,25 @@ export function createClient (options: ClientOptions): RatchetClient {
     return new RatchetClientError(CLIENT_ERROR_CODES.SIGNED_OUT, message)
   }
 
-  function announceSignedOut (refreshToken: string, reason: ClientEvents['signedout']['reason']): void {
-    if (announcedOut === refreshToken) return
-    announcedOut = refreshToken
+  function announceSignedOut (token: string, reason: ClientEvents['signedout']['reason']): void {
+    if (announcedOut === token) return
+    announcedOut = token
     events.emit('signedout', { reason })
   }
 
   /** Reads the tokens; when they vanished since the last read, another tab signed out. */
   async function read (): Promise<StoredTokens | null> {
     const tokens = await storage.get()
-    if (tokens !== null) seen = tokens.refresh_token
+    if (tokens !== null) seen = tokens.access_token
     else if (seen !== null) announceSignedOut(seen, 'gone')
     return tokens
   }
 
   async function store (response: TokenResponse, reason: ClientEvents['tokens']['reason']): Promise<StoredTokens> {
-    const tokens = { access_token: response.access_token, refresh_token: response.refresh_token }
+    const tokens = pick({ access_token: response.access_token, refresh_token: inCookie ? undefined : response.refresh_token })
     offset = clockOffset(tokens.access_token, localNow())
     await storage.set(tokens)
-    seen = tokens.refresh_token
+    seen = tokens.access_token
     announcedOut = null
     events.emit('tokens', { reason, tokens })
     return tokens
@@ -114,16 +128,18 @@ export function createClient (options: ClientOptions): RatchetClient {
   async function exchange (current: StoredTokens): Promise<StoredTokens> {
     // The expired access token is not sent along: it is optional, proves nothing a thief
     // could not omit, and would fail once its signing key has been retired.
-    const answer = await postJson(fetchFn, `${authUrl}/v1/refresh`, { refresh_token: current.refresh_token })
-    if (answer.status === 200) return store(asTokenResponse('refresh', answer), 'refresh')
+    const answer = current.refresh_token === undefined && !inCookie
+      ? { status: 401, body: null } // nothing to refresh with: as good as refused
+      : await postJson(fetchFn, `${authUrl}/v1/refresh`, inCookie ? {} : { refresh_token: current.refresh_token }, delivery)
+    if (answer.status === 200) return store(asTokenResponse('refresh', answer, !inCookie), 'refresh')
     if (answer.status !== 400 && answer.status !== 401 && answer.status !== 403) {
       // 429, 5xx, or a wrong authUrl: nothing says the session is over, keep it
       throw new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `refresh failed with ${answer.status}`, answer.status, answer.body)
     }
     // Refused (revoked, expired or replayed): the session is over. Forget it and say so
     // once; trying again could only be refused again.
-    if ((await storage.get())?.refresh_token === current.refresh_token) await storage.clear()
-    announceSignedOut(current.refresh_token, 'refused')
+    if ((await storage.get())?.access_token === current.access_token) await storage.clear()
+    announceSignedOut(current.access_token, 'refused')
     throw signedOut(`the auth service refused the refresh token (${answer.status})`)
   }
 
@@ -148,9 +164,9 @@ export function createClient (options: ClientOptions): RatchetClient {
   }
 
   async function signIn (path: string, what: 'signup' | 'login', email: string, password: string): Promise<TokenResponse> {
-    const answer = await postJson(fetchFn, `${authUrl}${path}`, { email, password })
+    const answer = await postJson(fetchFn, `${authUrl}${path}`, { email, password }, delivery)
     if (answer.status !== 200 && answer.status !== 201) throw answerError(what, answer)
-    const response = asTokenResponse(what, answer)
+    const response = asTokenResponse(what, answer, !inCookie)
     // under the lock, so that a refresh under way cannot overwrite the new session
     await lock.run(() => store(response, what))
     return response
@@ -171,14 +187,17 @@ export function createClient (options: ClientOptions): RatchetClient {
         const tokens = await storage.get()
         if (tokens === null) return
         try {
-          // the refresh token proves the session even when the access token has expired
-          const answer = await postJson(fetchFn, `${authUrl}/v1/logout`, { refresh_token: tokens.refresh_token })
+          // the refresh token proves the session even when the access token has expired;
+          // without one (cookie mode) the access token does, expired or not
+          const answer = tokens.refresh_token !== undefined
+            ? await postJson(fetchFn, `${authUrl}/v1/logout`, { refresh_token: tokens.refresh_token })
+            : await postJson(fetchFn, `${authUrl}/v1/logout`, {}, { ...delivery, headers: { ...delivery.headers, authorization: `Bearer ${tokens.access_token}` } })
           if (isTransient(answer.status)) failure = answerError('logout', answer)
         } catch (err) {
           failure = err
         }
         await storage.clear()
-        announceSignedOut(tokens.refresh_token, 'logout')
+        announceSignedOut(tokens.access_token, 'logout')
       })
       if (failure !== null) throw failure
     },

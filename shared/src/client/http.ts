@@ -7,16 +7,23 @@ export type FetchLike = (input: RequestInfo | URL, init?: RequestInit) => Promis
 /** An answer of the auth service: its status and parsed JSON body (null when none). */
 export interface AuthAnswer { status: number, body: unknown }
 
+/** How a request to the auth service carries the refresh token. */
+export interface Delivery {
+  /** Extra request headers (the cookie mode's delivery and CSRF headers, a Bearer token). */
+  headers?: Record<string, string>
+  /** `include` only in cookie mode; otherwise no cookie is sent, so none can be ridden cross-site. */
+  credentials: RequestCredentials
+}
+
 /** POSTs JSON to the auth service; a network failure becomes AUTH_UNAVAILABLE. */
-export async function postJson (fetchFn: FetchLike, url: string, body: unknown): Promise<AuthAnswer> {
+export async function postJson (fetchFn: FetchLike, url: string, body: unknown, delivery: Delivery = { credentials: 'omit' }): Promise<AuthAnswer> {
   let res: Response
   try {
     res = await fetchFn(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...delivery.headers },
       body: JSON.stringify(body),
-      // tokens travel in the body, never in cookies: nothing for a cross-site request to ride on
-      credentials: 'omit'
+      credentials: delivery.credentials
     })
   } catch (err) {
     throw new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `the auth service could not be reached (${url})`, undefined, undefined, { cause: err })
@@ -42,10 +49,10 @@ export function answerError (what: string, answer: AuthAnswer): RatchetClientErr
   return new RatchetClientError(code, `${what} failed with ${answer.status}${detail}`, answer.status, answer.body)
 }
 
-/** Checks the fields of a token response the client relies on. */
-export function asTokenResponse (what: string, answer: AuthAnswer): TokenResponse {
+/** Checks the fields of a token response the client relies on (the refresh token only when it comes in the body). */
+export function asTokenResponse (what: string, answer: AuthAnswer, refreshInBody: boolean): TokenResponse {
   const b = answer.body as Partial<TokenResponse> | null
-  if (b === null || typeof b !== 'object' || typeof b.access_token !== 'string' || typeof b.refresh_token !== 'string') {
+  if (b === null || typeof b !== 'object' || typeof b.access_token !== 'string' || (refreshInBody && typeof b.refresh_token !== 'string')) {
     throw new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `${what} answered ${answer.status} without a token response`, answer.status, answer.body)
   }
   return b as TokenResponse

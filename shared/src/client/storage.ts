@@ -1,7 +1,8 @@
 /** What the client keeps between calls: the current token pair. */
 export interface StoredTokens {
   access_token: string
-  refresh_token: string
+  /** Absent when the auth service keeps the refresh token in an HttpOnly cookie (`refreshTokenIn: 'cookie'`). */
+  refresh_token?: string
 }
 
 /**
@@ -20,7 +21,7 @@ export function memoryStorage (): TokenStorage {
   let tokens: StoredTokens | null = null
   return {
     get: () => tokens,
-    set: (next) => { tokens = { access_token: next.access_token, refresh_token: next.refresh_token } },
+    set: (next) => { tokens = pick(next) },
     clear: () => { tokens = null }
   }
 }
@@ -41,13 +42,13 @@ export function webStorage (store: WebStorageLike, key = 'ratchet.tokens'): Toke
       if (raw === null) return null
       try {
         const value: unknown = JSON.parse(raw)
-        return isStoredTokens(value) ? { access_token: value.access_token, refresh_token: value.refresh_token } : null
+        return isStoredTokens(value) ? pick(value) : null
       } catch {
         return null
       }
     },
     set (tokens) {
-      store.setItem(key, JSON.stringify({ access_token: tokens.access_token, refresh_token: tokens.refresh_token }))
+      store.setItem(key, JSON.stringify(pick(tokens)))
     },
     clear () { store.removeItem(key) }
   }
@@ -56,5 +57,10 @@ export function webStorage (store: WebStorageLike, key = 'ratchet.tokens'): Toke
 function isStoredTokens (value: unknown): value is StoredTokens {
   if (value === null || typeof value !== 'object') return false
   const v = value as Record<string, unknown>
-  return typeof v.access_token === 'string' && typeof v.refresh_token === 'string'
+  return typeof v.access_token === 'string' && (v.refresh_token === undefined || typeof v.refresh_token === 'string')
+}
+
+/** Copies the two fields and nothing else a caller may have put beside them. */
+export function pick (tokens: StoredTokens): StoredTokens {
+  return tokens.refresh_token === undefined ? { access_token: tokens.access_token } : { access_token: tokens.access_token, refresh_token: tokens.refresh_token }
 }
