@@ -59,6 +59,9 @@ export class RevocationFollower {
         const nc = await Promise.race([this.#opts.connection(), this.#stopping])
         if (nc === null || this.#stopped) return
         await this.#follow(nc)
+        if (this.#stopped) return
+        // the consumer ended without being asked to (e.g. the connection closed): start over after a pause
+        throw new Error('the consumer stopped')
       } catch (err) {
         if (this.#stopped) return
         const message = (err as Error).message
