@@ -44,7 +44,8 @@ export function createTokenService (deps: TokenServiceDeps) {
       sub: s.sub,
       client_id: s.clientId,
       iat,
-      exp: iat + config.ACCESS_TOKEN_TTL,
+      // rounded up, so the token lives at least the expires_in we announce
+      exp: Math.ceil(nowMs / 1000) + config.ACCESS_TOKEN_TTL,
       jti: randomUUID(),
       sid,
       scope,
