@@ -76,6 +76,28 @@ export async function measure (spec: LoadSpec, plan: Plan, log: (s: string) => v
     log(`    round ${i + 1}/${plan.rounds}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.failed + r.errors > 0 ? `, ${r.failed} non-2xx, ${r.errors} errors` : ''}`)
     rounds.push(r)
   }
+  return summary(rounds)
+}
+
+/**
+ * Several loads measured round-robin (A B C, A B C, ...) rather than one after the
+ * other, so a neighbour's burst on this shared machine hits every load alike and the
+ * ratios between them hold. Each load still gets its warm-up first.
+ */
+export async function measureInterleaved (specs: Array<[string, LoadSpec]>, plan: Plan, log: (s: string) => void = () => {}): Promise<Map<string, LoadResult>> {
+  const rounds = new Map<string, Round[]>(specs.map(([name]) => [name, []]))
+  for (const [, spec] of specs) if (plan.warmupSec > 0) await once(spec, plan.warmupSec)
+  for (let i = 0; i < plan.rounds; i++) {
+    for (const [name, spec] of specs) {
+      const r = await once(spec, plan.durationSec)
+      log(`    round ${i + 1}/${plan.rounds} ${name}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms${r.failed + r.errors > 0 ? `, ${r.failed} non-2xx, ${r.errors} errors` : ''}`)
+      rounds.get(name)!.push(r)
+    }
+  }
+  return new Map([...rounds].map(([name, rs]) => [name, summary(rs)]))
+}
+
+export function summary (rounds: Round[]): LoadResult {
   return {
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
@@ -85,4 +107,9 @@ export async function measure (spec: LoadSpec, plan: Plan, log: (s: string) => v
     errors: rounds.reduce((a, r) => a + r.errors, 0),
     rounds
   }
+}
+
+/** Median over rounds of A's rate divided by B's rate in the same round. */
+export function ratioOfRounds (a: LoadResult, b: LoadResult): number {
+  return median(a.rounds.map((r, i) => r.rps / (b.rounds[i]?.rps ?? NaN)))
 }
