@@ -15,7 +15,10 @@ export function readBearer (request: FastifyRequest): string | undefined {
   const header = request.headers.authorization
   if (header === undefined || header === '') return undefined
   const m = /^(\S+)(?: +(\S*))?\s*$/.exec(header)
-  if (m === null || m[1]!.toLowerCase() !== 'bearer') {
+  // another scheme (Basic, ...) is not a bearer credential at all: RFC 6750 §3.1
+  // answers that with a bare challenge, not invalid_request
+  if (m !== null && m[1]!.toLowerCase() !== 'bearer') return undefined
+  if (m === null) {
     throw withChallenge(new errors.RATCHET_MALFORMED_AUTHORIZATION('expected "Bearer <token>"'), bearerChallenge(REALM, 'invalid_request', 'expected "Bearer <token>"'))
   }
   const token = m[2] ?? ''

@@ -76,8 +76,8 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     if (cached !== undefined) return cached
     const common = { clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer }
     const v = kind === 'access'
-      ? createVerifier({ ...common, key: (onRing as { publicPem: string }).publicPem, algorithms: [(onRing as { key: { alg: string } }).key.alg as 'ES256'], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat', 'auth_time'] })
-      : createVerifier({ ...common, key: onRing as Buffer, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'] })
+      ? createVerifier({ ...common, key: (onRing as { publicPem: string }).publicPem, algorithms: [(onRing as { key: { alg: string } }).key.alg as 'ES256'], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id'] })
+      : createVerifier({ ...common, key: onRing as Buffer, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] })
     verifiers.set(cacheKey, v)
     return v
   }
@@ -88,7 +88,11 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
     try {
       const v = verifierFor(kind, header.kid, ignoreExpiration)
-      return v(token) as T
+      const claims = v(token) as T & { iat: unknown, sub: unknown, sid: unknown }
+      // fast-jwt checks iat only against maxAge: a token from the future is not ours
+      if (typeof claims.iat !== 'number' || claims.iat * 1000 > Date.now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
+      if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
+      return claims
     } catch (err) {
       throw mapError(err)
     }
