@@ -6,8 +6,12 @@ const Seconds = (def: number, minimum = 0) => Type.Integer({ minimum, default: d
 /** Settings every service reads. Durations are integer seconds. */
 export const BaseEnv = Type.Object({
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** `redis://`, `rediss://`, or `redis+cluster://host:port,host:port` for a Redis Cluster (see docs/scale.md) */
+  REDIS_URL: Type.String({ pattern: '^rediss?(\\+cluster)?://', default: 'redis://127.0.0.1:6379' }),
+  /** Seed nodes of a Redis Cluster, `host:port,host:port`; empty: REDIS_URL is one server. */
+  REDIS_CLUSTER_NODES: Type.String({ pattern: '^([^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*)?$', default: '' }),
   REDIS_PREFIX: Type.String({ default: 'ratchet:' }),
+  /** One server or several, comma-separated (`nats://a:4222,nats://b:4222`): the nodes of a NATS cluster. */
   NATS_URL: Type.String({ minLength: 1, default: 'nats://127.0.0.1:4222' }),
   NATS_STREAM: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'RATCHET' }),
   NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'ratchet' }),
@@ -56,7 +60,9 @@ export const AuthEnv = Type.Object({
   /** Cap on one wait, so an attacker cannot lock a real user out for longer. */
   LOGIN_BACKOFF_MAX: Seconds(900, 1),
   /** Failures are forgotten this long after the last one (and at once on a successful login). */
-  LOGIN_FAILURE_TTL: Seconds(3600, 1)
+  LOGIN_FAILURE_TTL: Seconds(3600, 1),
+  /** Copies of the event stream the auth service creates: 3 on a NATS cluster, so a node can go (see docs/scale.md). */
+  NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 })
 })
 
 export const ResourceEnv = Type.Object({

@@ -47,7 +47,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
   registerErrorHandler(app)
 
-  const redis = createRedis(config.REDIS_URL, config.REDIS_PREFIX)
+  const redis = createRedis(config)
   redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis connection error') })
   app.addHook('onClose', async () => { redis.disconnect() })
   await connectRedis(redis)

@@ -39,7 +39,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   const retry = opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {}
 
   await app.register(errorsPlugin)
-  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX })
+  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, clusterNodes: config.REDIS_CLUSTER_NODES })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })

@@ -11,7 +11,7 @@ import { createRevoker } from './consumer.js'
 export { eventCounters } from './counters.js'
 
 export interface EventsOptions {
-  config: Pick<AuthConfig, 'NATS_URL' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX' | 'REDIS_URL' | 'REDIS_PREFIX' | 'ACCESS_TOKEN_TTL' | 'CLOCK_LEEWAY'>
+  config: Pick<AuthConfig, 'NATS_URL' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX' | 'NATS_STREAM_REPLICAS' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PREFIX' | 'ACCESS_TOKEN_TTL' | 'CLOCK_LEEWAY'>
   redis: Redis
   sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
   log: FastifyBaseLogger
@@ -32,7 +32,8 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
     name: config.NATS_STREAM,
     subject: subjects(config.NATS_SUBJECT_PREFIX).all,
     maxAgeSeconds: retentionSeconds(config.ACCESS_TOKEN_TTL, config.CLOCK_LEEWAY),
-    duplicateWindowSeconds: DUPLICATE_WINDOW_SECONDS
+    duplicateWindowSeconds: DUPLICATE_WINDOW_SECONDS,
+    replicas: config.NATS_STREAM_REPLICAS
   }
   let streamReady = false
   let revokerStarted = false
@@ -42,8 +43,7 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
   let retry: NodeJS.Timeout | undefined
 
   const relay = createRelay({
-    redisUrl: config.REDIS_URL,
-    redisPrefix: config.REDIS_PREFIX,
+    target: config,
     redis,
     stream: config.NATS_STREAM,
     natsPrefix: config.NATS_SUBJECT_PREFIX,

@@ -1,17 +1,17 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats'
-import { parseEvent, redisKeys, subjects } from '@ratchet/shared'
+import { createRedisClient, parseEvent, redisKeys, subjects, type RedisTarget } from '@ratchet/shared'
 import { eventCounters } from './counters.js'
 
 /** The Redis consumer group every auth instance's relay joins. // wire contract */
 export const RELAY_GROUP = 'relay'
 
 export interface RelayOptions {
-  redisUrl: string
-  redisPrefix: string
+  /** where Redis is: the relay opens its own connection (a Cluster if the target is one) */
+  target: RedisTarget
   /** the shared client, for the one command that runs after the loop stopped */
   redis: Redis
   stream: string
@@ -68,8 +68,7 @@ export function createRelay (opts: RelayOptions) {
   const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
   // Blocking reads need their own connection: the shared client's command timeout
   // would cut them off, and they would hold up every request behind them.
-  const conn = new Redis(opts.redisUrl, {
-    keyPrefix: opts.redisPrefix,
+  const conn = createRedisClient(opts.target, {
     lazyConnect: true,
     maxRetriesPerRequest: null,
     connectionName: `ratchet-relay-${consumer}`,

@@ -8,6 +8,8 @@ export interface StreamSpec {
   maxAgeSeconds: number
   /** the least window for de-duplication on Nats-Msg-Id (seconds) */
   duplicateWindowSeconds: number
+  /** copies kept on a NATS cluster (NATS_STREAM_REPLICAS); 1 on a single server */
+  replicas?: number
 }
 
 /**
@@ -50,7 +52,8 @@ export async function ensureStream (jsm: JetStreamManager, spec: StreamSpec, log
           retention: RetentionPolicy.Limits,
           discard: DiscardPolicy.Old,
           max_age: maxAge,
-          duplicate_window: window
+          duplicate_window: window,
+          num_replicas: spec.replicas ?? 1
         })
         log.info({ stream: spec.name, maxAgeSeconds: spec.maxAgeSeconds }, 'created the event stream')
         return 'created'
@@ -73,6 +76,11 @@ export async function ensureStream (jsm: JetStreamManager, spec: StreamSpec, log
     if (config.duplicate_window < window) {
       config.duplicate_window = window
       changes.push('duplicate_window')
+    }
+    // more copies survive more lost nodes; fewer than asked is widened like the rest
+    if (spec.replicas !== undefined && config.num_replicas < spec.replicas) {
+      config.num_replicas = spec.replicas
+      changes.push('num_replicas')
     }
     if (config.storage !== StorageType.File) {
       // storage cannot change on a live stream; say so rather than delete it

@@ -1,20 +1,21 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { createRedisClient, type RedisTarget } from '@ratchet/shared'
 
 /** True for the errors ioredis raises when Redis cannot be reached (as opposed to a bad command). */
 export function isRedisUnavailable (err: unknown): boolean {
   if (!(err instanceof Error)) return false
   if (err.name === 'MaxRetriesPerRequestError') return true
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|LOADING|CLUSTERDOWN|All keys in the pipeline/.test(err.message)
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|LOADING|CLUSTERDOWN|TRYAGAIN|All keys in the pipeline|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/.test(err.message)
 }
 
 /**
  * A client that fails fast while Redis is away (no offline queue, one retry),
  * so requests get 503 at once rather than hanging, and that reconnects on its
- * own so the service recovers without a restart.
+ * own so the service recovers without a restart. A Redis Cluster when the
+ * target names one (REDIS_CLUSTER_NODES or a redis+cluster:// REDIS_URL).
  */
-export function createRedis (url: string, prefix: string): Redis {
-  return new Redis(url, {
-    keyPrefix: prefix,
+export function createRedis (target: RedisTarget): Redis {
+  return createRedisClient(target, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -1,12 +1,18 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { createRedisClient } from '@ratchet/shared'
 
 declare module 'fastify' {
   interface FastifyInstance { redis: Redis }
 }
 
-export interface RedisPluginOptions { url: string, prefix: string }
+export interface RedisPluginOptions {
+  url: string
+  prefix: string
+  /** REDIS_CLUSTER_NODES: seed nodes of a Redis Cluster; empty (or absent) with a plain URL: one server */
+  clusterNodes?: string
+}
 
 /**
  * The Redis client. It connects in the background and reconnects forever, and it fails
@@ -15,8 +21,8 @@ export interface RedisPluginOptions { url: string, prefix: string }
  * recovers by itself when Redis returns.
  */
 async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions) {
-  const redis = new Redis(opts.url, {
-    keyPrefix: opts.prefix,
+  // a Cluster when the options name one (see createRedisClient)
+  const redis = createRedisClient({ REDIS_URL: opts.url, REDIS_PREFIX: opts.prefix, REDIS_CLUSTER_NODES: opts.clusterNodes ?? '' }, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 2000,

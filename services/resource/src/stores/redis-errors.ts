@@ -5,5 +5,5 @@
 export function isRedisUnavailable (err: unknown): boolean {
   if (!(err instanceof Error)) return false
   if (err.name === 'MaxRetriesPerRequestError') return true
-  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|LOADING|CLUSTERDOWN|All keys in the pipeline/.test(err.message)
+  return /Stream isn't writeable|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|LOADING|CLUSTERDOWN|TRYAGAIN|All keys in the pipeline|Cluster isn't ready|Failed to refresh slots cache|None of startup nodes is available/.test(err.message)
 }
