@@ -14,7 +14,9 @@ export function toErrorBody (err: FastifyError, request: FastifyRequest): ErrorB
   let e: FastifyError = err
   if (isRedisUnavailable(err)) e = new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis')
   const statusCode = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500
-  if (statusCode >= 500 && e === err) {
+  // our own 503s (busy, not ready) say what they are; any other 5xx is hidden
+  const ours = statusCode === 503 && e.code?.startsWith('RATCHET_') === true
+  if (statusCode >= 500 && e === err && !ours) {
     request.log.error({ err }, 'request failed')
     return { statusCode: 500, code: 'RATCHET_INTERNAL', error: reasons[500]!, message: 'Internal server error', requestId: request.id }
   }
