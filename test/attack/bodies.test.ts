@@ -138,7 +138,7 @@ const pollutingJson: Array<[string, (valid: Record<string, unknown>) => string]>
 ]
 
 function untouched (t: Test): void {
-  t.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false, 'Object.prototype has no "polluted"')
+  t.equal(Object.hasOwn(Object.prototype, 'polluted'), false, 'Object.prototype has no "polluted"')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'a fresh object inherits nothing')
   t.equal(Object.keys(Object.prototype).length, 0, 'Object.prototype has no enumerable keys')
 }
