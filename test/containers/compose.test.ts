@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { engineUnavailable } from './engine.ts'
-import { logout, me, refresh, signup, uniqueEmail, waitFor, waitReady } from './flow.ts'
+import { logout, me, redact, refresh, signup, uniqueEmail, waitFor, waitReady } from './flow.ts'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -81,12 +81,12 @@ if (unavailable) {
     if (!requireUp(t)) return
     const email = uniqueEmail()
     const signed = await signup(AUTH, email)
-    t.equal(signed.status, 201, `signup: ${JSON.stringify(signed.body)}`)
+    t.equal(signed.status, 201, 'signup answers 201', { body: redact(signed.body) })
     const who = await me(RESOURCE, signed.body.access_token)
-    t.equal(who.status, 200, `me: ${JSON.stringify(who.body)}`)
+    t.equal(who.status, 200, 'me answers 200', { body: redact(who.body) })
     t.equal(who.body.sub, signed.body.user.id)
     const next = await refresh(AUTH, signed.body.refresh_token)
-    t.equal(next.status, 200, `refresh: ${JSON.stringify(next.body)}`)
+    t.equal(next.status, 200, 'refresh answers 200', { body: redact(next.body) })
     t.not(next.body.refresh_token, signed.body.refresh_token, 'the refresh token rotated')
     t.equal((await me(RESOURCE, next.body.access_token)).status, 200, 'the new access token is accepted')
     carried = next.body.refresh_token
@@ -115,7 +115,7 @@ if (unavailable) {
     await compose('restart', 'redis')
     await waitReady(AUTH, 90_000)
     const after = await refresh(AUTH, carried)
-    t.equal(after.status, 200, `refresh after restart: ${JSON.stringify(after.body)}`)
+    t.equal(after.status, 200, 'refresh after restart answers 200', { body: redact(after.body) })
     t.equal((await me(RESOURCE, after.body.access_token)).status, 200)
   })
 

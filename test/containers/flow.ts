@@ -70,3 +70,10 @@ export const waitReady = (base: string, deadlineMs?: number): Promise<void> =>
     const res = await fetch(`${base}/health/ready`, { signal: AbortSignal.timeout(2_000) })
     return res.status === 200 || `${res.status} ${await res.text()}`
   }, deadlineMs)
+
+/** A reply body fit for a failure message: token values are replaced by their length. */
+export function redact (body: unknown): unknown {
+  if (body === null || typeof body !== 'object') return body
+  return Object.fromEntries(Object.entries(body).map(([key, value]) =>
+    /token/.test(key) && typeof value === 'string' ? [key, `<${value.length} chars>`] : [key, redact(value)]))
+}

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { AuthEnv, ResourceEnv, loadConfig } from '@ratchet/shared'
 import { engineUnavailable } from './engine.ts'
-import { logout, me, refresh, signup, uniqueEmail, waitFor, waitReady } from './flow.ts'
+import { logout, me, redact, refresh, signup, uniqueEmail, waitFor, waitReady } from './flow.ts'
 
 t.setTimeout(5 * 60_000)
 
@@ -57,15 +57,15 @@ if (unavailable) {
   t.test('signup, resource call, refresh and logout work end to end', async (t) => {
     if (!ready) return t.fail('the services never became ready: the flow cannot run')
     const signed = await signup(AUTH, uniqueEmail())
-    t.equal(signed.status, 201, `signup: ${JSON.stringify(signed.body)}`)
+    t.equal(signed.status, 201, 'signup answers 201', { body: redact(signed.body) })
     t.match(signed.body, { access_token: String, refresh_token: String, token_type: 'Bearer' })
 
     const who = await me(RESOURCE, signed.body.access_token)
-    t.equal(who.status, 200, `me: ${JSON.stringify(who.body)}`)
+    t.equal(who.status, 200, 'me answers 200', { body: redact(who.body) })
     t.equal(who.body.sub, signed.body.user.id)
 
     const next = await refresh(AUTH, signed.body.refresh_token)
-    t.equal(next.status, 200, `refresh: ${JSON.stringify(next.body)}`)
+    t.equal(next.status, 200, 'refresh answers 200', { body: redact(next.body) })
     t.not(next.body.refresh_token, signed.body.refresh_token, 'a new refresh token')
     t.not(next.body.access_token, signed.body.access_token, 'a new access token')
     t.equal((await me(RESOURCE, next.body.access_token)).status, 200)
