@@ -1,0 +1,151 @@
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
+import { connect } from 'nats'
+import { ResourceEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
+import { buildApp as buildResource } from '../../resource/src/app.js'
+import { parseKeySet } from '../src/keys/jwk.js'
+import { rotateShared, rotationPolicy } from '../src/keys/rotate.js'
+import { call, decodeJwt, eventually, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
+
+type Test = { teardown: (fn: () => unknown) => void }
+const run = promisify(execFile)
+const cli = join(import.meta.dirname, '../src/keys/cli.ts')
+
+/** The keys CLI as `npm run keys:*` runs it, from sources. */
+async function keysCli (args: string[], env: Record<string, string>) {
+  return await run(process.execPath, ['--import', 'tsx', '--conditions=ratchet-source', cli, ...args], { env: { ...process.env, ...env } })
+}
+
+const envOf = (c: AuthConfig) => Object.fromEntries(['REDIS_URL', 'REDIS_PREFIX', 'ACCESS_TOKEN_ALG', 'ACCESS_TOKEN_TTL', 'CLOCK_LEEWAY', 'KEY_PUBLISH_DELAY', 'KEY_RELOAD_INTERVAL'].map((k) => [k, String(c[k as keyof AuthConfig])]))
+
+const kids = async (url: string): Promise<string[]> => (await call<{ keys: Array<{ kid: string }> }>(`${url}/.well-known/jwks.json`)).body.keys.map((k) => k.kid)
+
+async function loginKid (url: string, email: string): Promise<{ token: string, kid: string }> {
+  const r = await call(`${url}/v1/login`, { body: { email, password: 'long-enough' } })
+  return { token: r.body.access_token, kid: decodeJwt(r.body.access_token).header.kid }
+}
+
+/**
+ * A resource service that learns keys only from its periodic JWKS refresh (an
+ * unknown kid never triggers a fetch), so a token it accepts proves the key was
+ * published before the token was signed.
+ */
+async function startResource (t: Test, auth: Started): Promise<string> {
+  const config = loadConfig(ResourceEnv, {}, {
+    REDIS_PREFIX: auth.config.REDIS_PREFIX,
+    NATS_STREAM: auth.config.NATS_STREAM,
+    NATS_SUBJECT_PREFIX: auth.config.NATS_SUBJECT_PREFIX,
+    ISSUER: auth.config.ISSUER,
+    ACCESS_TOKEN_TTL: auth.config.ACCESS_TOKEN_TTL,
+    CLOCK_LEEWAY: auth.config.CLOCK_LEEWAY,
+    LOG_LEVEL: 'silent',
+    PORT: 0
+  })
+  const app = await buildResource(config, { logger: false, retryInterval: 100, jwks: { refreshInterval: 300, minRefreshInterval: 3_600_000 } })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    await app.close()
+    const nc = await connect({ servers: config.NATS_URL })
+    try { await (await nc.jetstreamManager()).streams.delete(config.NATS_STREAM) } catch {} finally { await nc.close() }
+  })
+  const address = app.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  await eventually(async () => (await fetch(`${url}/health/ready`)).status === 200 ? true : undefined, 15000, 50)
+  return url
+}
+
+t.test('keys:rotate publishes the new key before it signs, and tokens of the old key still verify after it', async (t) => {
+  const auth = await startAuthAtIssuer(t, { KEY_PUBLISH_DELAY: 3, KEY_RELOAD_INTERVAL: 1, ACCESS_TOKEN_TTL: 300 })
+  const resource = await startResource(t, auth)
+  const email = uniqueEmail()
+  const signup = await call(`${auth.url}/v1/signup`, { body: { email, password: 'long-enough' } })
+  const before = { token: signup.body.access_token as string, kid: decodeJwt(signup.body.access_token).header.kid as string }
+  t.equal((await call(`${resource}/v1/me`, { token: before.token })).status, 200)
+
+  const { stdout } = await keysCli(['rotate'], envOf(auth.config))
+  const result = JSON.parse(stdout)
+  t.type(result.added, 'string')
+  t.not(result.added, before.kid)
+  t.notMatch(stdout, /privateJwk|"d"/, 'the command never prints private keys')
+
+  // log in until the new key signs, noting what the JWKS said just before each login
+  const seen: Array<{ published: boolean, kid: string }> = []
+  const after = await eventually(async () => {
+    const published = (await kids(auth.url)).includes(result.added)
+    const login = await loginKid(auth.url, email)
+    seen.push({ published, kid: login.kid })
+    return login.kid === result.added ? login : undefined
+  }, 20000, 100)
+  t.ok(seen.some((s) => s.published && s.kid === before.kid), 'the new key was in the JWKS while the old one still signed')
+  t.notOk(seen.some((s) => !s.published && s.kid === result.added), 'no token was signed with a key the JWKS did not show')
+
+  t.equal((await call(`${resource}/v1/me`, { token: before.token })).status, 200, 'a token signed before the rotation still verifies')
+  t.equal((await call(`${resource}/v1/me`, { token: after.token })).status, 200, 'the resource service already knew the new key')
+  t.ok((await kids(auth.url)).includes(before.kid), 'the old key stays published while its tokens live')
+})
+
+t.test('a replaced key leaves the JWKS once its tokens have expired, and the next rotation prunes it', async (t) => {
+  const auth = await startAuth(t, { KEY_PUBLISH_DELAY: 1, KEY_RELOAD_INTERVAL: 1, ACCESS_TOKEN_TTL: 1, CLOCK_LEEWAY: 0 })
+  const email = uniqueEmail()
+  const signup = await call(`${auth.url}/v1/signup`, { body: { email, password: 'long-enough' } })
+  const oldKid = decodeJwt(signup.body.access_token).header.kid as string
+  const redis = new Redis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
+  t.teardown(() => { redis.disconnect() })
+
+  const rotated = await rotateShared(redis, rotationPolicy(auth.config), Date.now())
+  t.same(rotated?.removed, [], 'nothing is pruned while the old key still signs')
+  const newKid = rotated?.added as string
+  await eventually(async () => (await loginKid(auth.url, email)).kid === newKid ? true : undefined, 20000, 100)
+  const published = await eventually(async () => { const k = await kids(auth.url); return k.includes(oldKid) ? undefined : k }, 20000, 100)
+  t.same(published, [newKid], 'only the signing key is left')
+
+  const pruned = await rotateShared(redis, rotationPolicy(auth.config), Date.now())
+  t.same(pruned?.removed, [oldKid])
+  const stored = parseKeySet((await redis.get(redisKeys.signingKeys())) ?? '', 'stored')
+  t.notOk(stored.access.some((k) => k.kid === oldKid), 'the retired key is gone from Redis as well')
+})
+
+t.test('with KEY_ROTATION_INTERVAL set the instances rotate on their own, one new key per interval between them', async (t) => {
+  const times = { KEY_ROTATION_INTERVAL: 60, KEY_PUBLISH_DELAY: 59, KEY_RELOAD_INTERVAL: 1 }
+  const a = await startAuth(t, times)
+  const b = await startAuth(t, { ...a.config, PORT: 0 })
+  const first = await kids(a.url)
+  t.equal(first.length, 1)
+  await eventually(async () => (await kids(a.url)).length === 2 && (await kids(b.url)).length === 2 ? true : undefined, 20000, 100)
+  const redis = new Redis(a.config.REDIS_URL, { keyPrefix: a.config.REDIS_PREFIX })
+  t.teardown(() => { redis.disconnect() })
+  const stored = parseKeySet((await redis.get(redisKeys.signingKeys())) ?? '', 'stored')
+  t.equal(stored.access.length, 2, 'two instances deciding at once added one key, not two')
+  t.ok(stored.access.some((k) => k.kid === first[0]))
+  t.equal((await kids(b.url)).sort().join(), (await kids(a.url)).sort().join(), 'both publish the same keys')
+})
+
+t.test('keys:generate writes an owner-only key file the service signs with, and keys:rotate --file adds to it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ratchet-keys-'))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  const path = join(dir, 'keys.json')
+  await keysCli(['generate', '--out', path], {})
+  t.equal((await stat(path)).mode & 0o777, 0o600)
+  const set = parseKeySet(await readFile(path, 'utf8'), path)
+  t.equal(set.access.length, 1)
+  t.equal(set.refresh.length, 1)
+  await t.rejects(keysCli(['generate', '--out', path], {}), 'an existing key file is never overwritten')
+
+  const auth = await startAuth(t, { SIGNING_KEYS_FILE: path })
+  t.same(await kids(auth.url), [set.access[0]?.kid])
+
+  const { stdout } = await keysCli(['rotate', '--file', path], { KEY_PUBLISH_DELAY: '600' })
+  t.notMatch(stdout, /privateJwk|"d"/)
+  const rotated = parseKeySet(await readFile(path, 'utf8'), path)
+  t.equal(rotated.access.length, 2)
+  t.equal(rotated.access[1]?.kid, JSON.parse(stdout).added)
+  t.equal((await stat(path)).mode & 0o777, 0o600)
+
+  const { stdout: printed } = await keysCli(['generate'], {})
+  t.ok(parseKeySet(printed, 'stdout'), 'without --out the set goes to stdout')
+})
