@@ -1,5 +1,7 @@
 import t from 'tap'
-import { call, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
+import { ResourceEnv, loadConfig } from '@ratchet/shared'
+import { buildApp as buildResource } from '../../resource/src/app.js'
+import { call, isolation, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
 
 const APP = 'https://app.example.com'
 const ask = { 'x-ratchet-token-delivery': 'cookie' }
@@ -146,4 +148,21 @@ t.test('every response carries helmet security headers', async (t) => {
     t.match(r.headers.get('strict-transport-security'), /max-age=\d+/, path)
     t.equal(r.headers.get('x-frame-options'), 'SAMEORIGIN', path)
   }
+})
+
+t.test('the resource service sends the same security headers and CORS only to allow-listed origins, without credentials', async (t) => {
+  const config = loadConfig(ResourceEnv, {}, { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, CORS_ORIGINS: APP, ISSUER: 'http://127.0.0.1:9' })
+  const app = await buildResource(config, { logger: false })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await app.close() })
+  const address = app.server.address()
+  const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+  const live = await fetch(`${url}/health/live`, { headers: { origin: APP } })
+  t.equal(live.status, 200)
+  t.equal(live.headers.get('x-content-type-options'), 'nosniff')
+  t.match(live.headers.get('content-security-policy'), /default-src 'self'/)
+  t.equal(live.headers.get('access-control-allow-origin'), APP)
+  t.equal(live.headers.get('access-control-allow-credentials'), null, 'bearer tokens only: no cookies cross-origin')
+  const foreign = await fetch(`${url}/health/live`, { headers: { origin: 'https://evil.example' } })
+  t.equal(foreign.headers.get('access-control-allow-origin'), null)
 })

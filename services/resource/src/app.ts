@@ -1,4 +1,6 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
+import helmet from '@fastify/helmet'
+import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { jwksUrlOf, type ResourceConfig } from '@ratchet/shared'
 import errorsPlugin from './plugins/errors.js'
@@ -39,6 +41,11 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   const retry = opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {}
 
   await app.register(errorsPlugin)
+  // secure headers on every response; CORS only for the CORS_ORIGINS allow-list, without
+  // credentials: this service takes bearer tokens, never cookies (see docs/security.md)
+  await app.register(helmet, { global: true })
+  const origins = config.CORS_ORIGINS.split(',').filter((o) => o !== '')
+  if (origins.length > 0) await app.register(cors, { origin: origins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['www-authenticate', 'retry-after'], maxAge: 600 })
   await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, clusterNodes: config.REDIS_CLUSTER_NODES })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
