@@ -1,22 +1,10 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { call, eventually, startAuth, uniqueEmail } from './helpers.js'
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      srv.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-    srv.on('error', reject)
-  })
-}
+import { call, eventually, freePort, startAuth, uniqueEmail } from './helpers.js'
 
 /** A private redis-server for this test only: the machine's own is never stopped. */
 async function startRedis (port: number, dir: string): Promise<ChildProcess> {
