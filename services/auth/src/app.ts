@@ -24,6 +24,8 @@ import type { RouteDeps } from './routes/context.js'
 import securityPlugin from './plugins/security.js'
 import cookiesPlugin from './plugins/cookies.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
+import metricsPlugin, { createAuthMetrics } from './plugins/metrics.js'
+import docsPlugin from './plugins/docs.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -61,13 +63,15 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await passwords.warm()
   const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY })
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
+  const metrics = createAuthMetrics(redis)
   const tokens = createTokenService({
     config,
     jwt,
     sessions,
     outbox: createOutbox(redis),
     now,
-    onSecurityEvent: (event, detail) => { app.log.info({ event, ...detail }, `security event: ${event}`) }
+    onSecurityEvent: (event, detail) => { app.log.info({ event, ...detail }, `security event: ${event}`); metrics.securityEvent(event, detail) },
+    onRefresh: metrics.refresh
   })
 
   const events = await startEvents({ config, redis, sessions, log: app.log })
@@ -81,6 +85,9 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     ring: keys.ring,
     ready: async () => ({ redis: await redis.ping().then(() => true, () => false), nats: events.connected() })
   }
+  // before the routes: both read them as they are added (docs first, so /metrics is documented too)
+  await app.register(docsPlugin)
+  await app.register(metricsPlugin, { metrics })
   await app.register(securityPlugin, { origins: config.CORS_ORIGINS })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added

@@ -18,6 +18,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     schema: {
       tags: ['sessions'],
       summary: 'End this session (Bearer access token, or the refresh token in the body)',
+      security: [{ bearerAuth: [] }, {}],
       body: Type.Object({ refresh_token: Type.Optional(Jwt) }, { additionalProperties: false }),
       response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse }
     },
@@ -43,7 +44,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   })
 
   app.post('/v1/logout-all', {
-    schema: { tags: ['sessions'], summary: 'End every session of the user', response: { 204: Type.Null(), 401: ErrorResponse } }
+    schema: { tags: ['sessions'], summary: 'End every session of the user', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), 401: ErrorResponse } }
   }, async (request, reply) => {
     const claims = authenticate(request, true)
     // every session that started up to now; a login a moment later survives
@@ -52,7 +53,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   })
 
   app.get('/v1/sessions', {
-    schema: { tags: ['sessions'], summary: "The user's active sessions", response: { 200: Type.Object({ sessions: Type.Array(Session) }), 401: ErrorResponse } }
+    schema: { tags: ['sessions'], summary: "The user's active sessions", security: [{ bearerAuth: [] }], response: { 200: Type.Object({ sessions: Type.Array(Session) }), 401: ErrorResponse } }
   }, async (request) => {
     const claims = authenticate(request, false)
     const list = await tokens.listSessions(claims.sub)
@@ -64,6 +65,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     schema: {
       tags: ['sessions'],
       summary: 'End one of the user\'s sessions',
+      security: [{ bearerAuth: [] }],
       params: Type.Object({ sid: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }),
       response: { 204: Type.Null(), 401: ErrorResponse, 404: ErrorResponse }
     }

@@ -12,6 +12,8 @@ export interface TokenServiceDeps {
   /** ms since the epoch; injected so tests can move time */
   now: () => number
   onSecurityEvent?: (event: string, detail: Record<string, unknown>) => void
+  /** told how each refresh ended, for /metrics */
+  onRefresh?: (result: 'rotated' | 'grace' | 'reuse' | 'invalid') => void
 }
 
 export interface RefreshRequest {
@@ -35,6 +37,7 @@ export function createTokenService (deps: TokenServiceDeps) {
   const idleMs = config.REFRESH_TOKEN_TTL * 1000
   const graceMs = config.REFRESH_REUSE_GRACE * 1000
   const security = deps.onSecurityEvent ?? (() => {})
+  const counted = deps.onRefresh ?? (() => {})
 
   function respond (sid: string, s: SessionState, scope: string, nowMs: number): TokenResponse {
     const iat = Math.floor(nowMs / 1000)
@@ -90,24 +93,29 @@ export function createTokenService (deps: TokenServiceDeps) {
       try {
         claims = jwt.verifyRefresh(req.refreshToken)
       } catch (err) {
+        counted('invalid')
         throw new errors.RATCHET_INVALID_REFRESH_TOKEN(describeJwt(err))
       }
       if (req.clientId !== undefined && claims.client_id !== req.clientId) {
+        counted('invalid')
         throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the refresh token was issued to another client')
       }
       if (req.accessToken !== undefined) {
         // step 6: signature, issuer and session must match; expiry is the reason we are here
         let access
         try { access = jwt.verifyAccess(req.accessToken, { ignoreExpiration: true }) } catch (err) {
+          counted('invalid')
           throw new errors.RATCHET_INVALID_REFRESH_TOKEN(`access_token: ${describeJwt(err)}`)
         }
         if (access.sid !== claims.sid || access.sub !== claims.sub) {
+          counted('invalid')
           throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the access token belongs to another session')
         }
       }
       const nowMs = now()
       const result = await sessions.rotate({ sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti: randomUUID(), now: nowMs, idleMs, graceMs })
-      if (result.status === 'missing') throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the session has ended')
+      if (result.status === 'missing') { counted('invalid'); throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the session has ended') }
+      counted(result.status === 'rotated' || result.status === 'grace' ? result.status : 'reuse')
       if (result.status !== 'rotated' && result.status !== 'grace') {
         // an already rotated-out token outside the grace window means a copy
         // exists elsewhere: end the session for everyone (RFC 9700 §4.14.2)
