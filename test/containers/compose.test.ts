@@ -45,10 +45,12 @@ if (unavailable) {
   t.test('docker compose up --build --wait brings every service up healthy', async (t) => {
     const started = Date.now()
     try {
-      await compose('up', '--build', '--wait', '--wait-timeout', '180')
+      await compose('--progress', 'plain', 'up', '--build', '--wait', '--wait-timeout', '180')
     } catch (err) {
+      // The end of the build log (e.g. a compiler error) and of the services' logs.
+      const tail = (text = '', lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n')
       const logs = await compose('logs', '--no-color', '--tail', '40').then((r) => r.stdout, () => '')
-      throw new Error(`${(err as Error).message}\n${logs}`)
+      throw new Error(`docker compose up failed:\n${tail((err as { stderr?: string }).stderr)}\n${logs}`)
     }
     up = true
     const upSeconds = (Date.now() - started) / 1000
