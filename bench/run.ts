@@ -6,11 +6,13 @@
  *   npm run bench -- --smoke      one short round of everything (CI); report in bench/out/
  *   npm run bench -- --only=1,4   some scenarios only
  *   npm run bench -- --profile    also write --cpu-prof profiles of the product to bench/out/
+ *   npm run bench -- --rounds=3 --duration=5 --warmup=1   change the plan
  *
  * It never fails on a number; it exits non-zero only when a scenario could not run.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { LOAD_CPU, pinning } from './lib/cpu.js'
 import type { Ctx } from './lib/context.js'
@@ -40,7 +42,12 @@ if (pinning && process.env.BENCH_PINNED !== '1') {
   process.exit(r.status ?? 1)
 }
 
-const plan: Plan = smoke ? { warmupSec: 0.5, rounds: 1, durationSec: 1.5 } : { warmupSec: 3, rounds: 5, durationSec: 8 }
+const flag = (name: string): number | undefined => {
+  const v = args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1]
+  return v === undefined ? undefined : Number(v)
+}
+const base: Plan = smoke ? { warmupSec: 0.5, rounds: 1, durationSec: 1.5 } : { warmupSec: 3, rounds: 5, durationSec: 8 }
+const plan: Plan = { warmupSec: flag('warmup') ?? base.warmupSec, rounds: flag('rounds') ?? base.rounds, durationSec: flag('duration') ?? base.durationSec }
 const outDir = join(ROOT, 'bench', 'out')
 mkdirSync(outDir, { recursive: true })
 const log = (line: string): void => { process.stdout.write(line + '\n') }
@@ -108,7 +115,7 @@ const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`
 const report = renderReport({
   date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
   command,
-  machine: machine.machine,
+  machine: [...machine.machine, `load average when it ended: ${loadavg().map((l) => l.toFixed(1)).join(', ')}`],
   versions: machine.versions,
   plan: `Each load: ${plan.warmupSec} s warm-up, then ${plan.rounds} round(s) of ${plan.durationSec} s; the table shows the median round. Total ${((Date.now() - started) / 60000).toFixed(1)} min.`,
   smoke,
@@ -117,7 +124,8 @@ const report = renderReport({
     ...commandLines
   ]
 }, sections)
-const dir = smoke || only ? outDir : join(ROOT, 'bench')
+// Only a full run with the default plan replaces the committed report.
+const dir = smoke || only || args.some((a) => /^--(rounds|duration|warmup)=/.test(a)) ? outDir : join(ROOT, 'bench')
 writeFileSync(join(dir, 'RESULTS.md'), report)
 writeFileSync(join(dir, 'results.svg'), renderSvg(sections))
 log(`wrote ${join(dir, 'RESULTS.md')} and results.svg`)

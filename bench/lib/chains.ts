@@ -4,16 +4,17 @@ import type { LoadSpec } from './load.js'
  * Refresh chains for autocannon. Each chain is a session whose current refresh token
  * waits in a queue; a request takes one, and its response puts the successor back, so
  * a chain is only ever walked by one request at a time (as one client would). A chain
- * that fails is replaced by a spare. Tokens in flight when a round ends go back to the
- * queue: the product answers a retried token with the same successor (grace window);
- * a server without such grace ends that chain and a spare takes over.
+ * that fails is replaced by a spare. A round ends with tokens in flight whose answers
+ * are lost: `repair` turns each into a usable token again right away (the product
+ * answers a retried token with the same successor within its grace window; the
+ * reference, which has no grace, mints a new chain instead of tripping reuse detection).
  */
 export class Chains {
   readonly queue: string[]
   readonly inflight = new Set<string>()
   broken = 0
 
-  constructor (tokens: string[], private readonly spares: string[]) {
+  constructor (tokens: string[], private readonly spares: string[], private readonly repair: (token: string) => Promise<string | undefined>) {
     this.queue = [...tokens]
   }
 
@@ -43,9 +44,15 @@ export class Chains {
     }
   }
 
-  /** Between rounds: what was in flight goes back to the queue. */
-  settle (): void {
-    this.queue.push(...this.inflight)
+  /** Between rounds: every token that was in flight is repaired and queued again. */
+  async settle (): Promise<void> {
+    const lost = [...this.inflight]
     this.inflight.clear()
+    const repaired = await Promise.all(lost.map(async (t) => await this.repair(t).catch(() => undefined)))
+    for (const t of repaired) {
+      const next = t ?? this.spares.shift()
+      if (next !== undefined) this.queue.push(next)
+      else this.broken++
+    }
   }
 }

@@ -20,7 +20,7 @@ export interface LoadSpec {
   setupRequest?: (req: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown>
   onResponse?: (status: number, body: string, context: Record<string, unknown>) => void
   /** Called after each run (warm-up included), e.g. to settle state carried between rounds. */
-  afterRun?: () => void
+  afterRun?: () => void | Promise<void>
 }
 
 export interface Round {
@@ -62,7 +62,7 @@ export async function once (spec: LoadSpec, durationSec: number): Promise<Round>
     if (status >= 200 && status < 300) { ok++; samples.push(ms) } else failed++
   })
   const result = await finished
-  spec.afterRun?.()
+  await spec.afterRun?.()
   const [p50 = NaN, p99 = NaN] = percentiles(samples.values(), [50, 99])
   return { rps: ok / result.duration, p50, p99, ok, failed, errors: result.errors + result.timeouts }
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { cpus, release, totalmem } from 'node:os'
+import { cpus, loadavg, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { connect } from 'nats'
@@ -38,7 +38,8 @@ export async function describeMachine (redisUrl: string, natsUrl: string): Promi
       pinning
         ? `pinning: server under test on CPU ${SERVER_CPU}, load generator and bench driver on CPU ${LOAD_CPU} (taskset); Redis and NATS are the machine's own, unpinned`
         : 'pinning: none (taskset missing or fewer than 2 cores)',
-      `commit: ${gitCommit()}`
+      `commit: ${gitCommit()}`,
+      `load average when the run started: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (1, 5, 15 min; other work on this machine shares its 2 cores)`
     ],
     versions: [
       `Node ${process.version}, Redis ${redisVersion}, NATS server ${natsVersion}`,

@@ -36,4 +36,5 @@ export interface Section {
   error?: string
 }
 
-export const met = (t: Target): boolean => t.cmp === '>=' ? t.measured >= t.goal : t.measured <= t.goal
+/** A figure that could not be measured (NaN, a division by a zero reference) never meets its target. */
+export const met = (t: Target): boolean => Number.isFinite(t.measured) && (t.cmp === '>=' ? t.measured >= t.goal : t.measured <= t.goal)
