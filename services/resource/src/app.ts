@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'
@@ -9,6 +10,8 @@ import natsPlugin from './plugins/nats.js'
 import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
 import revocationsPlugin from './plugins/revocations.js'
 import authenticatePlugin from './plugins/authenticate.js'
+import docsPlugin from './plugins/docs.js'
+import metricsPlugin from './plugins/metrics.js'
 import healthRoutes from './routes/health.js'
 import meRoutes from './routes/me.js'
 import notesRoutes from './routes/notes.js'
@@ -33,6 +36,9 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     logger: opts.logger ?? { level: config.LOG_LEVEL, redact: redactPaths },
     // a note of NOTE_MAX_LENGTH characters, each escaped as \uXXXX at worst, plus room for JSON
     bodyLimit: config.NOTE_MAX_LENGTH * 6 + 1024,
+    // unique across instances, so a log line and an x-request-id name one request (as the auth service)
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
     // no coercion and no silent stripping: a number is not a string, an unknown property is an error
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -54,6 +60,9 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   // a key that left the JWKS may have been compromised: forget what it verified
   app.keys.onKeysRemoved = () => app.tokens.clearCache()
 
+  // before the routes: both read them as they are added (docs first, so /metrics is documented too)
+  await app.register(docsPlugin)
+  await app.register(metricsPlugin)
   await app.register(healthRoutes)
   await app.register(meRoutes)
   await app.register(notesRoutes, { maxLength: config.NOTE_MAX_LENGTH })

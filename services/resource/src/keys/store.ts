@@ -37,6 +37,8 @@ export class KeyStore {
   #failures = 0
   /** fetches made, for tests and metrics */
   fetches = 0
+  /** of those, fetches that loaded no key (unreachable, bad answer), for metrics */
+  fetchFailures = 0
 
   constructor (opts: KeyStoreOptions) {
     const { onKeysRemoved, ...rest } = opts
@@ -104,6 +106,7 @@ export class KeyStore {
       body = JSON.parse(text)
     } catch (err) {
       this.#failures++
+      this.fetchFailures++
       log[this.#failures === 1 ? 'warn' : 'debug']({ url, err: (err as Error).message }, 'cannot fetch the JWKS; keeping the keys we have')
       return false
     }
@@ -112,6 +115,7 @@ export class KeyStore {
     const list = (body as { keys?: unknown } | null)?.keys
     if (!Array.isArray(list)) {
       log.warn({ url }, 'the JWKS has no keys array; keeping the keys we have')
+      this.fetchFailures++
       return false
     }
     const next = new Map<string, VerificationKey>()
@@ -132,6 +136,7 @@ export class KeyStore {
     if (next.size === 0) {
       // an empty set is a misconfiguration more likely than a mass revocation: keep serving
       log.error({ url }, 'the JWKS holds no usable key; keeping the keys we have')
+      this.fetchFailures++
       return false
     }
     const removed = [...this.#keys.keys()].some((kid) => !next.has(kid))

@@ -5,12 +5,15 @@ import { errors } from '@ratchet/shared'
 import { isRedisUnavailable } from '../stores/redis-errors.js'
 
 /**
- * One error handler, one body shape ({statusCode, code, error, message, requestId}), the
- * same as the auth service's. Catalogue errors (RATCHET_*) and Fastify's own 4xx (a
+ * One error handler, one body shape ({statusCode, code, error, message}, plus requestId on
+ * a 5xx), the same as the auth service's. The request id travels in the x-request-id header
+ * of every response: a 4xx body depends only on what was asked, so equal failures give
+ * equal bodies (see docs/observability.md). Catalogue errors (RATCHET_*) and Fastify's own 4xx (a
  * validation error names the field) go out as they are, with their RFC 6750 challenge
  * when they carry one; Redis being away becomes 503; any other 5xx is logged and hidden.
  */
 async function errorsPlugin (app: FastifyInstance) {
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
   app.setErrorHandler((raw: FastifyError & { challenge?: string }, request, reply) => {
     const err: FastifyError & { challenge?: string } = isRedisUnavailable(raw) ? new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis') : raw
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
@@ -24,10 +27,10 @@ async function errorsPlugin (app: FastifyInstance) {
       reply.header('retry-after', '1')
     }
     if (err.challenge !== undefined) reply.header('www-authenticate', err.challenge)
-    return reply.code(status).send({ statusCode: status, code: err.code ?? 'RATCHET_ERROR', error: STATUS_CODES[status] ?? 'Error', message: err.message, requestId: request.id })
+    return reply.code(status).send({ statusCode: status, code: err.code ?? 'RATCHET_ERROR', error: STATUS_CODES[status] ?? 'Error', message: err.message, ...(status >= 500 ? { requestId: request.id } : {}) })
   })
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found`, requestId: request.id })
+    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` })
   })
 }
 

@@ -121,5 +121,9 @@ export class RevocationFollower {
     if (event.type === 'session.revoked') this.#opts.list.revokeSession(event.data.sid)
     else this.#opts.list.revokeUser(event.data.sub, event.data.before)
     this.applied++
+    // one line per revocation (ids and reason, never a token); a replay after a restart
+    // re-applies what was logged before, so it is summed up in one line instead
+    const data = event.type === 'session.revoked' ? { sid: event.data.sid, sub: event.data.sub } : { sub: event.data.sub, before: event.data.before }
+    this.#opts.log[this.caughtUp ? 'info' : 'debug']({ event: 'revocation_applied', type: event.type, id: event.data.id, reason: event.data.reason, ...data, seq: m.seq }, 'revocation applied')
   }
 }

@@ -1,5 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { Type } from '@fastify/type-provider-typebox'
 import { errors } from '@ratchet/shared'
+import { ErrorResponse } from '../schemas.js'
+
+const Status = Type.Object({ status: Type.String() })
 
 /**
  * Liveness (the process answers) and readiness: Redis and NATS connected, the signing
@@ -7,9 +11,9 @@ import { errors } from '@ratchet/shared'
  */
 const healthRoutes: FastifyPluginAsync = async (app) => {
   // probes call these every few seconds: log them only when something is wrong
-  app.get('/health/live', { logLevel: 'warn' }, async () => ({ status: 'ok' }))
+  app.get('/health/live', { logLevel: 'warn', schema: { tags: ['health'], response: { 200: Status } } }, async () => ({ status: 'ok' }))
 
-  app.get('/health/ready', { logLevel: 'warn' }, async () => {
+  app.get('/health/ready', { logLevel: 'warn', schema: { tags: ['health'], summary: 'Ready: Redis, NATS, the JWKS keys and the replayed revocations in place (503 names what is missing)', response: { 200: Status, 503: ErrorResponse } } }, async () => {
     const missing: string[] = []
     if (app.redis.status !== 'ready') missing.push('Redis is not connected')
     if (!app.nats.connected) missing.push('NATS is not connected')

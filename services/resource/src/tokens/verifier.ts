@@ -97,6 +97,9 @@ export class TokenVerifier {
   readonly #leewayMs: number
   readonly #relativeMs: (numericDate: number) => number
   readonly #now: () => number
+  /** cache lookups, for /metrics (hit rate) */
+  cacheHits = 0
+  cacheMisses = 0
 
   constructor (opts: TokenVerifierOptions) {
     this.#cache = new LruCache(opts.cacheSize)
@@ -109,9 +112,10 @@ export class TokenVerifier {
   /** The hot path: a token verified before and not expired since. */
   cached (token: string, nowMs: number): VerifiedToken | undefined {
     const hit = this.#cache.get(token)
-    if (hit === undefined) return undefined
-    if (nowMs <= hit.notAfterMs) return hit
+    if (hit === undefined) { this.cacheMisses++; return undefined }
+    if (nowMs <= hit.notAfterMs) { this.cacheHits++; return hit }
     this.#cache.delete(token)
+    this.cacheMisses++
     return undefined
   }
 
