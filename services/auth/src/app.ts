@@ -26,6 +26,7 @@ import cookiesPlugin from './plugins/cookies.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
 import metricsPlugin, { createAuthMetrics } from './plugins/metrics.js'
 import docsPlugin from './plugins/docs.js'
+import requestLogPlugin, { requestLog } from './plugins/request-log.js'
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -70,7 +71,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     sessions,
     outbox: createOutbox(redis),
     now,
-    onSecurityEvent: (event, detail) => { app.log.info({ event, ...detail }, `security event: ${event}`); metrics.securityEvent(event, detail) },
+    // the request's logger when there is one, so the line carries the request id
+    onSecurityEvent: (event, detail) => { requestLog(app.log).info({ event, ...detail }, `security event: ${event}`); metrics.securityEvent(event, detail) },
     onRefresh: metrics.refresh
   })
 
@@ -88,6 +90,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   // before the routes: both read them as they are added (docs first, so /metrics is documented too)
   await app.register(docsPlugin)
   await app.register(metricsPlugin, { metrics })
+  await app.register(requestLogPlugin)
   await app.register(securityPlugin, { origins: config.CORS_ORIGINS })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added

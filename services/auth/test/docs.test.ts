@@ -27,7 +27,7 @@ t.test('/docs/json is a valid OpenAPI 3 document listing every route over a real
   const spec = await res.json() as { openapi: string, info: { title: string, version: string }, paths: Record<string, Record<string, unknown>>, components: { securitySchemes: Record<string, unknown> } }
   t.match(spec.openapi, /^3\./)
   t.match(spec.info, { title: /auth/, version: /^\d+\.\d+\.\d+/ })
-  const result = await new Validator().validate(spec as unknown as object)
+  const result = await new Validator().validate(spec as unknown as Record<string, unknown>)
   t.ok(result.valid, `valid OpenAPI: ${JSON.stringify(result.errors ?? []).slice(0, 500)}`)
   for (const r of routeInventory(app)) {
     if (undocumented(r.url) || r.method === 'HEAD') continue
