@@ -184,7 +184,8 @@ async function fire (routes: Route[], req: Generated, base: string): Promise<{ s
   else if (req.body.kind !== 'empty') body = route.encoding === 'form' ? formOf(req.body.value, v) : JSON.stringify(req.body.value, resolveIn(v))
   const method = req.method
   const sendsBody = body !== undefined && method !== 'GET' && method !== 'HEAD'
-  const res = await fetch(url, { method, headers, body: sendsBody ? new TextEncoder().encode(body) : undefined })
+  // an unanswered request is a failure too, not a hung test
+  const res = await fetch(url, { method, headers, body: sendsBody ? new TextEncoder().encode(body) : undefined, signal: AbortSignal.timeout(15_000) })
   await res.arrayBuffer()
   return { status: res.status, url, method }
 }
