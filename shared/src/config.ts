@@ -21,6 +21,8 @@ export const BaseEnv = Type.Object({
   CLOCK_LEEWAY: Seconds(5),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
   /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); empty: no CORS headers at all. */
+  /** Fastify trustProxy: empty (off), `true`, or the proxies' addresses/CIDRs (comma-separated); rate limits key on the client IP it yields. */
+  TRUST_PROXY: Type.String({ default: '' }),
   CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' })
 })
 
@@ -120,4 +122,11 @@ export function loadConfig<T extends TObject> (schema: T, env: Record<string, st
 /** The resource service's JWKS URL, derived from the issuer when not set. */
 export function jwksUrlOf (config: Pick<ResourceConfig, 'JWKS_URL' | 'ISSUER'>): string {
   return config.JWKS_URL !== '' ? config.JWKS_URL : `${config.ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`
+}
+
+/** Turns TRUST_PROXY into Fastify's trustProxy option. */
+export function trustProxyOf (setting: string): boolean | string {
+  if (setting === '' || setting === 'false') return false
+  if (setting === 'true') return true
+  return setting
 }

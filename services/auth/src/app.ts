@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { AuthConfig } from '@ratchet/shared'
+import { trustProxyOf, type AuthConfig } from '@ratchet/shared'
 import { createRedis, connectRedis } from './plugins/redis.js'
 import { registerErrorHandler } from './plugins/errors.js'
 import { createKeyManager } from './keys/manager.js'
@@ -43,6 +43,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     logger: opts.logger ?? { level: config.LOG_LEVEL, redact: redactPaths },
     bodyLimit: 64 * 1024,
     genReqId: () => randomUUID(),
+    trustProxy: trustProxyOf(config.TRUST_PROXY),
     requestIdHeader: false,
     // no coercion and no silent stripping: a number is not a string and an
     // unknown property is an error, not ignored
@@ -62,7 +63,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
 
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
-  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY })
+  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const metrics = createAuthMetrics(redis)
   const tokens = createTokenService({

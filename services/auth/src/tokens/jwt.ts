@@ -33,7 +33,13 @@ function mapError (err: unknown): JwtError {
   return new JwtError('claims', 'the token was not issued for this use')
 }
 
-export interface JwtOptions { issuer: string, audience: string, leewaySeconds: number }
+export interface JwtOptions {
+  issuer: string
+  audience: string
+  leewaySeconds: number
+  /** ms since the epoch, for the not-from-the-future check (the service's injected clock) */
+  now?: () => number
+}
 
 /**
  * Signs and verifies both token types against the current key ring. Access
@@ -45,6 +51,7 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
   const signers = new Map<string, Signer>()
   const verifiers = new Map<string, Verifier>()
   const leewayMs = opts.leewaySeconds * 1000
+  const now = opts.now ?? Date.now
 
   function accessSigner (ring: KeyRing): Signer {
     const k = ring.signingKey
@@ -88,10 +95,12 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
     try {
       const v = verifierFor(kind, header.kid, ignoreExpiration)
-      const claims = v(token) as T & { iat: unknown, sub: unknown, sid: unknown }
+      const claims = v(token) as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
       // fast-jwt checks iat only against maxAge: a token from the future is not ours
-      if (typeof claims.iat !== 'number' || claims.iat * 1000 > Date.now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
+      if (typeof claims.iat !== 'number' || claims.iat * 1000 > now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
       if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
+      // with expiry checks off (logout), fast-jwt looks at exp not at all
+      if (typeof claims.exp !== 'number') throw new JwtError('claims', 'the token has no numeric exp')
       return claims
     } catch (err) {
       throw mapError(err)
