@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import helmet from '@fastify/helmet'
 import cors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
+import { securityHeaders } from '@ratchet/shared'
 import { CSRF_HEADER, DELIVERY_HEADER } from './cookies.js'
 
 export interface SecurityOptions {
@@ -16,7 +16,8 @@ export interface SecurityOptions {
  * refresh-token cookie needs them; a reflected `*` is never used.
  */
 async function securityPlugin (app: FastifyInstance, { origins }: SecurityOptions) {
-  await app.register(helmet, { global: true })
+  const headers = securityHeaders()
+  app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
   const allowed = origins.split(',').filter((o) => o !== '')
   if (allowed.length === 0) return
   await app.register(cors, {
