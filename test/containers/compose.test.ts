@@ -78,6 +78,18 @@ if (unavailable) {
     }
   })
 
+  t.test('Redis refuses a client without the password, inside the network too', async (t) => {
+    if (!requireUp(t)) return
+    // The container's env carries REDISCLI_AUTH (for the healthcheck): drop it to be a
+    // client that does not know the password.
+    const anonymous = await compose('exec', '-T', 'redis', 'env', '-u', 'REDISCLI_AUTH', 'redis-cli', 'ping')
+    t.match(`${anonymous.stdout}${anonymous.stderr}`, /NOAUTH/, 'ping without the password answers NOAUTH')
+    const wrong = await compose('exec', '-T', 'redis', 'env', '-u', 'REDISCLI_AUTH', 'redis-cli', '--no-auth-warning', '-a', 'not-the-password', 'ping')
+    t.match(`${wrong.stdout}${wrong.stderr}`, /WRONGPASS|invalid/i, 'a wrong password is refused')
+    const known = await compose('exec', '-T', 'redis', 'redis-cli', 'ping')
+    t.equal(known.stdout.trim(), 'PONG', 'with the password it answers')
+  })
+
   let carried = ''
   t.test('the flow works through the published ports', async (t) => {
     if (!requireUp(t)) return

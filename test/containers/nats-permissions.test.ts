@@ -1,0 +1,107 @@
+// deploy/nats.conf, the NATS configuration docker-compose.yml runs, on a real
+// nats-server (free port, its own store): each service's user can do what the service
+// does and no more. Above all, the resource user cannot publish an event, so a
+// compromised resource service cannot forge a revocation (or un-revoke by deleting the
+// stream).
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { AckPolicy, connect, StringCodec, type NatsConnection } from 'nats'
+import { waitFor } from './flow.ts'
+
+const conf = fileURLToPath(new URL('../../deploy/nats.conf', import.meta.url))
+const sc = StringCodec()
+const AUTH_PASSWORD = 'auth-test-password'
+const RESOURCE_PASSWORD = 'resource-test-password'
+const STREAM = 'PERMTEST'
+// The conf grants the events subjects of the default prefix only (see its header).
+const EVENT = 'ratchet.events.session.revoked'
+
+const freePort = (): Promise<number> => new Promise((resolve, reject) => {
+  const server = createServer().listen(0, '127.0.0.1', () => {
+    const address = server.address()
+    server.close(() => typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')))
+  })
+})
+
+const store = await mkdtemp(join(tmpdir(), 'ratchet-nats-perm-'))
+t.teardown(() => rm(store, { recursive: true, force: true }))
+const port = await freePort()
+// The conf as it is, but with the store in a temp dir instead of the container's /data
+// (nats-server refuses -sd next to a conf that sets store_dir).
+const original = await readFile(conf, 'utf8')
+const local = original.replace('store_dir: /data', `store_dir: ${JSON.stringify(store)}`)
+if (local === original) throw new Error('deploy/nats.conf no longer sets store_dir: /data; update this test')
+await writeFile(join(store, 'nats.conf'), local)
+const server = spawn('nats-server', ['-c', join(store, 'nats.conf'), '-p', String(port)], {
+  env: { ...process.env, NATS_AUTH_PASSWORD: AUTH_PASSWORD, NATS_RESOURCE_PASSWORD: RESOURCE_PASSWORD },
+  stdio: 'ignore'
+})
+const exited = new Promise((resolve) => server.once('exit', resolve))
+t.teardown(async () => { server.kill('SIGTERM'); await exited })
+
+const open = async (user: string, pass: string): Promise<NatsConnection> => {
+  let nc: NatsConnection | undefined
+  await waitFor(`nats-server on ${port} to accept ${user}`, async () => {
+    nc = await connect({ servers: [`127.0.0.1:${port}`], user, pass, maxReconnectAttempts: 0 })
+    return true
+  }, 15_000)
+  if (!nc) throw new Error('unreachable')
+  const opened = nc
+  t.teardown(() => opened.close())
+  return opened
+}
+
+const auth = await open('auth', AUTH_PASSWORD)
+const resource = await open('resource', RESOURCE_PASSWORD)
+const jsm = await auth.jetstreamManager()
+await jsm.streams.add({ name: STREAM, subjects: ['ratchet.events.>'] })
+
+t.test('a client without a password, or with a wrong one, is refused', async (t) => {
+  await t.rejects(connect({ servers: [`127.0.0.1:${port}`], maxReconnectAttempts: 0 }), { code: 'AUTHORIZATION_VIOLATION' })
+  await t.rejects(connect({ servers: [`127.0.0.1:${port}`], user: 'resource', pass: 'wrong', maxReconnectAttempts: 0 }), { code: 'AUTHORIZATION_VIOLATION' })
+})
+
+t.test('the auth user publishes events into the stream', async (t) => {
+  const ack = await auth.jetstream().publish(EVENT, sc.encode('from auth'))
+  t.equal(ack.stream, STREAM)
+})
+
+t.test('the auth user runs a durable consumer and acknowledges what it read', async (t) => {
+  await jsm.consumers.add(STREAM, { durable_name: 'perm-auth', ack_policy: AckPolicy.Explicit })
+  const consumer = await auth.jetstream().consumers.get(STREAM, 'perm-auth')
+  const m = await consumer.next({ expires: 5_000 })
+  t.ok(m, 'a message was fetched')
+  t.ok(await m?.ackAck(), 'the ack was accepted')
+})
+
+t.test('the resource user reads the stream with an ordered consumer', async (t) => {
+  await auth.jetstream().publish(EVENT, sc.encode('to read'))
+  const consumer = await resource.jetstream().consumers.get(STREAM, { filterSubjects: 'ratchet.events.>' })
+  const messages = await consumer.consume()
+  t.teardown(() => messages.stop())
+  t.ok((await consumer.info(true)).num_pending >= 0, 'stream and consumer info answer')
+  for await (const m of messages) {
+    if (sc.decode(m.data) === 'to read') break
+  }
+  t.pass('the event published by auth arrived')
+})
+
+t.test('the resource user cannot publish on the events subjects', async (t) => {
+  await t.rejects(resource.jetstream().publish(EVENT, sc.encode('forged'), { timeout: 2_000 }), { code: 'PERMISSIONS_VIOLATION' })
+  const info = await jsm.streams.info(STREAM)
+  const last = await jsm.streams.getMessage(STREAM, { last_by_subj: EVENT })
+  t.not(sc.decode(last.data), 'forged', 'nothing forged reached the stream')
+  t.ok(info.state.messages >= 1, 'the stream still holds the real events')
+})
+
+t.test('the resource user cannot delete or purge the stream', async (t) => {
+  const rjsm = await resource.jetstreamManager()
+  await t.rejects(rjsm.streams.purge(STREAM), { code: 'PERMISSIONS_VIOLATION' })
+  await t.rejects(rjsm.streams.delete(STREAM), { code: 'PERMISSIONS_VIOLATION' })
+  t.ok(await jsm.streams.info(STREAM), 'the stream is still there')
+})
