@@ -144,9 +144,9 @@ t.test('every response carries helmet security headers', async (t) => {
   for (const path of ['/health/live', '/.well-known/jwks.json', '/v1/nothing']) {
     const r = await fetch(`${s.url}${path}`)
     t.equal(r.headers.get('x-content-type-options'), 'nosniff', path)
-    t.match(r.headers.get('content-security-policy'), /default-src 'self'/, path)
+    t.match(r.headers.get('content-security-policy'), /default-src 'none'.*frame-ancestors 'none'/, path)
     t.match(r.headers.get('strict-transport-security'), /max-age=\d+/, path)
-    t.equal(r.headers.get('x-frame-options'), 'SAMEORIGIN', path)
+    t.equal(r.headers.get('x-frame-options'), 'DENY', path)
   }
 })
 
@@ -160,7 +160,7 @@ t.test('the resource service sends the same security headers and CORS only to al
   const live = await fetch(`${url}/health/live`, { headers: { origin: APP } })
   t.equal(live.status, 200)
   t.equal(live.headers.get('x-content-type-options'), 'nosniff')
-  t.match(live.headers.get('content-security-policy'), /default-src 'self'/)
+  t.match(live.headers.get('content-security-policy'), /default-src 'none'/)
   t.equal(live.headers.get('access-control-allow-origin'), APP)
   t.equal(live.headers.get('access-control-allow-credentials'), null, 'bearer tokens only: no cookies cross-origin')
   const foreign = await fetch(`${url}/health/live`, { headers: { origin: 'https://evil.example' } })
