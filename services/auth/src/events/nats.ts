@@ -1,5 +1,6 @@
 import { connect, Events, type NatsConnection } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
+import { natsConnectOptions } from '@ratchet/shared'
 
 export interface NatsLinkOptions {
   /** NATS_URL: one server or several, comma-separated */
@@ -26,7 +27,7 @@ export interface NatsLink {
  * by itself forever. Nothing here throws at the caller because NATS is away.
  */
 export function createNatsLink (opts: NatsLinkOptions): NatsLink {
-  const servers = opts.servers.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  const target = natsConnectOptions(opts.servers)
   const retryMs = opts.retryMs ?? 500
   const listeners: Array<(nc: NatsConnection) => void> = []
   let waiters: Array<(nc: NatsConnection | undefined) => void> = []
@@ -54,7 +55,7 @@ export function createNatsLink (opts: NatsLinkOptions): NatsLink {
   async function attempt (): Promise<void> {
     if (closing) return
     try {
-      const conn = await connect({ servers, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, reconnectJitter: 100 })
+      const conn = await connect({ ...target, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 500, reconnectJitter: 100 })
       if (closing) { await conn.close(); return }
       nc = conn
       warned = false

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { connect, type NatsConnection } from 'nats'
-import { natsServers } from '@ratchet/shared'
+import { natsConnectOptions } from '@ratchet/shared'
 
 /** The NATS connection, which may not exist yet: the service starts without NATS and waits for it. */
 export class NatsHandle {
@@ -48,7 +48,7 @@ async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
   const attempt = async (): Promise<void> => {
     if (closing) return
     try {
-      const nc = await connect({ servers: natsServers(opts.url), name: 'ratchet-resource', maxReconnectAttempts: -1, reconnectTimeWait: 500 })
+      const nc = await connect({ ...natsConnectOptions(opts.url), name: 'ratchet-resource', maxReconnectAttempts: -1, reconnectTimeWait: 500 })
       if (closing) { await nc.close(); return }
       handle.set(nc)
       app.log.info({ server: nc.getServer() }, 'connected to NATS')
