@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { eventually, freePort } from '../../services/auth/test/helpers.js'
-import { startServer, tempDir, type Server } from './processes.js'
+import { eventually } from '../../services/auth/test/helpers.js'
+import { quietPort, serverGroup, type Server } from './processes.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -34,11 +34,12 @@ async function clusterState (port: number): Promise<string> {
  * and removed at teardown.
  */
 export async function startRedisCluster (t: Test, masters = 3): Promise<RedisCluster> {
-  const dir = await tempDir(t, 'redis-cluster')
+  const { dir, start } = await serverGroup(t, 'redis-cluster')
   const servers: Server[] = []
   for (let i = 0; i < masters; i++) {
-    const port = await freePort()
-    servers.push(startServer(t, 'redis-server', [
+    // the bus port (port + 10000) stays below the ephemeral range too
+    const port = await quietPort(12000, 22000, [10000])
+    servers.push(start('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
       '--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/nodes-${port}.conf`,
       '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no'

@@ -3,6 +3,8 @@ import { buildApp as buildAuth } from '../../services/auth/src/app.js'
 import { buildApp as buildResource } from '../../services/resource/src/app.js'
 import { eventually, freePort } from '../../services/auth/test/helpers.js'
 
+const debug = (msg: string): void => { if (process.env.CLUSTER_DEBUG !== undefined) console.error(new Date().toISOString(), msg) }
+
 type Test = { teardown: (fn: () => unknown) => void }
 
 /** Settings every instance of one deployment shares: where Redis and NATS are, the prefix, the stream, the issuer. */
@@ -13,10 +15,10 @@ export interface Instance<C> { url: string, config: C, close: () => Promise<void
 /** An auth instance on a free port (or the one given); closed at teardown. */
 export async function startAuthInstance (t: Test, deployment: Deployment, port?: number): Promise<Instance<AuthConfig>> {
   const config = loadConfig(AuthEnv, {}, { LOG_LEVEL: 'silent', RATE_LIMITS: 'off', ...deployment, PORT: port ?? await freePort() })
-  const app = await buildAuth(config, { logger: false })
+  const app = await buildAuth(config, process.env.CLUSTER_DEBUG !== undefined ? { logger: { level: 'info' } } : { logger: false })
   await app.listen({ host: '127.0.0.1', port: config.PORT })
   let closed = false
-  const close = async (): Promise<void> => { if (!closed) { closed = true; await app.close() } }
+  const close = async (): Promise<void> => { if (!closed) { closed = true; debug('closing auth'); await app.close(); debug('closed auth') } }
   t.teardown(close)
   return { url: `http://127.0.0.1:${config.PORT}`, config, close }
 }
@@ -27,9 +29,9 @@ export async function startResourceInstance (t: Test, deployment: Deployment): P
   const own = { ISSUER, AUDIENCE, ACCESS_TOKEN_TTL, CLOCK_LEEWAY, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_PREFIX, NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX }
   const defined = Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) as Partial<ResourceConfig>
   const config = loadConfig(ResourceEnv, {}, { LOG_LEVEL: 'silent', ...defined, PORT: 0 })
-  const app = await buildResource(config, { logger: false, retryInterval: 100 })
+  const app = await buildResource(config, { logger: process.env.CLUSTER_DEBUG !== undefined ? { level: 'info' } : false, retryInterval: 100 })
   let closed = false
-  const close = async (): Promise<void> => { if (!closed) { closed = true; await app.close() } }
+  const close = async (): Promise<void> => { if (!closed) { closed = true; debug('closing resource'); await app.close(); debug('closed resource') } }
   t.teardown(close)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const address = app.server.address()

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats'
+import { AckPolicy, DeliverPolicy, nanos, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats'
 import { parseEvent, subjects } from '@ratchet/shared'
 import type { RevocationList } from './list.js'
 
@@ -13,10 +13,12 @@ export interface FollowerOptions {
   log: FastifyBaseLogger
   /** wait between attempts while the stream is missing (ms) */
   retryInterval?: number
+  /** how often the watchdog asks the server about the consumer (ms) */
+  watchInterval?: number
 }
 
 /**
- * Replays the event stream from (now − replaySeconds) with an ordered consumer, then
+ * Replays the event stream from (now − replaySeconds) with an ephemeral consumer, then
  * follows it live, feeding revocations into the list. `caughtUp` turns true once every
  * event stored when the consumer was created has been applied. The stream belongs to the
  * auth service: while it does not exist this waits and retries, it never creates it.
@@ -28,6 +30,8 @@ export class RevocationFollower {
   skipped = 0
   readonly #opts: Required<FollowerOptions>
   #messages: ConsumerMessages | null = null
+  /** messages received from the current consumer, for the watchdog */
+  #received = 0
   #stopped = false
   #done: Promise<void> | null = null
   #wake: (() => void) | null = null
@@ -36,7 +40,7 @@ export class RevocationFollower {
   readonly #stopping = new Promise<null>((resolve) => { this.#onStop = () => resolve(null) })
 
   constructor (opts: FollowerOptions) {
-    this.#opts = { retryInterval: 1000, ...opts }
+    this.#opts = { retryInterval: 1000, watchInterval: 5000, ...opts }
   }
 
   start (): void {
@@ -82,20 +86,87 @@ export class RevocationFollower {
   async #follow (nc: NatsConnection): Promise<void> {
     const { stream, prefix, replaySeconds, log } = this.#opts
     const startTime = new Date(Date.now() - replaySeconds * 1000).toISOString()
-    // an ordered consumer: ephemeral, in order, recreated by the client after a gap or a reconnect
-    const consumer = await Promise.race([nc.jetstream().consumers.get(stream, { filterSubjects: subjects(prefix).all, opt_start_time: startTime }), this.#stopping])
-    if (consumer === null) return
-    const pending = consumer.consume()
-    const messages = await Promise.race([pending, this.#stopping])
-    if (messages === null) { pending.then((m) => m.stop(), () => {}); return }
+    // Our own ephemeral consumer rather than the client's ordered one: the ordered one
+    // re-creates itself in a hidden retry loop that, after a NATS cluster node died (the
+    // server still places some new consumers on the dead node for a while), can hang for
+    // minutes and outlive close. Here every request fails within its timeout, and the
+    // loop in #run starts over; what an ordered consumer adds (in order, no gap) is
+    // checked below, and any doubt means a new consumer that replays (idempotent).
+    const jsm = await nc.jetstreamManager()
+    const created = await Promise.race([jsm.consumers.add(stream, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: startTime,
+      filter_subject: subjects(prefix).all,
+      mem_storage: true,
+      num_replicas: 1,
+      // the server removes it once nobody pulls (after a restart, a crash)
+      inactive_threshold: nanos(30_000)
+    }), this.#stopping])
+    if (created === null) return
+    const consumer = await nc.jetstream().consumers.get(stream, created.name)
+    // short pulls: a lost consumer shows within seconds (missed heartbeats, the watchdog)
+    const messages = await consumer.consume({ expires: 5000 })
     this.#messages = messages
-    const info = await consumer.info(true)
-    log.info({ stream, since: startTime, pending: info.num_pending }, 'replaying revocations')
-    if (info.num_pending === 0) this.#markCaughtUp()
-    for await (const m of messages) {
-      this.#apply(m)
-      if (m.info.pending === 0) this.#markCaughtUp()
+    log.info({ stream, since: startTime, pending: created.num_pending }, 'replaying revocations')
+    if (created.num_pending === 0) this.#markCaughtUp()
+    const watchdog = this.#watch(consumer, messages)
+    // a reconnect may have lost deliveries in flight: start over
+    const watching = { on: true }
+    ;(async () => {
+      // ends at the next status event once this consumer is over
+      for await (const s of nc.status()) {
+        if (!watching.on) return
+        if (s.type === 'reconnect') { messages.stop(); return }
+      }
+    })().catch(() => {})
+    let delivered = 0
+    try {
+      for await (const m of messages) {
+        // a gap in the delivery sequence: something was lost on the way
+        if (m.info.deliverySequence !== delivered + 1) { log.warn({ stream }, 'a gap in the event delivery; starting a new consumer'); break }
+        delivered = m.info.deliverySequence
+        this.#received++
+        this.#apply(m)
+        if (m.info.pending === 0) this.#markCaughtUp()
+      }
+    } finally {
+      clearInterval(watchdog)
+      watching.on = false
+      messages.stop()
+      jsm.consumers.delete(stream, created.name).catch(() => {})
     }
+  }
+
+  /**
+   * The client does not always notice that its consumer is gone: when the NATS node
+   * holding it dies (a cluster node, or the one a reconnect left), it can wait forever
+   * without an error, and revocations stop arriving. So ask the server now and
+   * then: a consumer it cannot find, or one with events pending while none arrive, twice
+   * in a row, is stopped, and the loop starts a new one (replaying; applying is idempotent).
+   */
+  #watch (consumer: Consumer, messages: ConsumerMessages): NodeJS.Timeout {
+    let stalls = 0
+    let seen = this.#received
+    let asking = false
+    const timer = setInterval(() => {
+      if (asking) return
+      asking = true
+      const before = this.#received
+      consumer.info(false).then(
+        (info) => { stalls = info.num_pending > 0 && before === seen ? stalls + 1 : 0 },
+        () => { stalls++ }
+      ).finally(() => {
+        asking = false
+        seen = before
+        if (stalls >= 2 && !this.#stopped) {
+          this.#opts.log.warn({ stream: this.#opts.stream }, 'the event consumer stalled; starting a new one')
+          messages.stop()
+        }
+      })
+    }, this.#opts.watchInterval)
+    timer.unref()
+    return timer
   }
 
   #markCaughtUp (): void {
