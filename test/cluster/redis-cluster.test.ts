@@ -31,7 +31,8 @@ t.test('the flow runs on a 3-master Redis Cluster', async (t) => {
     const nc = await connect({ servers: auth.config.NATS_URL })
     try { await (await nc.jetstreamManager()).streams.delete(auth.config.NATS_STREAM) } catch {} finally { await nc.close() }
   })
-  const resource = await startResourceInstance(t, deployment)
+  // the resource service names the cluster the other way: a redis+cluster:// URL
+  const resource = await startResourceInstance(t, deployment, { REDIS_URL: `redis+cluster://${cluster.nodes}`, REDIS_CLUSTER_NODES: '' })
   const password = 'a long enough password'
   const email = uniqueEmail()
 

@@ -24,11 +24,11 @@ export async function startAuthInstance (t: Test, deployment: Deployment, port?:
 }
 
 /** A resource instance on a free port, ready (keys fetched, revocations replayed) when this returns. */
-export async function startResourceInstance (t: Test, deployment: Deployment): Promise<Instance<ResourceConfig>> {
+export async function startResourceInstance (t: Test, deployment: Deployment, own: Partial<ResourceConfig> = {}): Promise<Instance<ResourceConfig>> {
   const { ISSUER, AUDIENCE, ACCESS_TOKEN_TTL, CLOCK_LEEWAY, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_PREFIX, NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX } = deployment
-  const own = { ISSUER, AUDIENCE, ACCESS_TOKEN_TTL, CLOCK_LEEWAY, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_PREFIX, NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX }
-  const defined = Object.fromEntries(Object.entries(own).filter(([, v]) => v !== undefined)) as Partial<ResourceConfig>
-  const config = loadConfig(ResourceEnv, {}, { LOG_LEVEL: 'silent', ...defined, PORT: 0 })
+  const common = { ISSUER, AUDIENCE, ACCESS_TOKEN_TTL, CLOCK_LEEWAY, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_PREFIX, NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX }
+  const defined = Object.fromEntries(Object.entries(common).filter(([, v]) => v !== undefined)) as Partial<ResourceConfig>
+  const config = loadConfig(ResourceEnv, {}, { LOG_LEVEL: 'silent', ...defined, ...own, PORT: 0 })
   const app = await buildResource(config, { logger: process.env.CLUSTER_DEBUG !== undefined ? { level: 'info' } : false, retryInterval: 100 })
   let closed = false
   const close = async (): Promise<void> => { if (!closed) { closed = true; debug('closing resource'); await app.close(); debug('closed resource') } }
