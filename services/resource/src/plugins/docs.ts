@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify'
+import { openApiOptions, swaggerUiOptions } from '@ratchet/shared'
 
 /** the service's package.json, two levels up from src/plugins/ and dist/plugins/ alike (the image keeps it) */
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -27,30 +28,12 @@ async function docsPlugin (app: FastifyInstance) {
   app.addHook('onRoute', (route: RouteOptions) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, schema: route.schema })
   })
-  await app.register(swagger, {
-    openapi: {
-      // 3.1: its schemas are JSON Schema, as TypeBox writes them (type: 'null' included)
-      openapi: '3.1.0',
-      info: {
-        title: 'Ratchet resource service',
-        version,
-        description: 'A protected resource: verifies the auth service\'s access tokens on its own (JWKS) and rejects revoked sessions at once. Bearer errors follow RFC 6750.'
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token (RFC 9068 at+jwt)' }
-        }
-      }
-    }
-  })
-  // staticCSP: the UI's own Content-Security-Policy, stricter pages elsewhere stay as they are
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: true,
-    logLevel: 'warn',
-    // no badge fetched from an outside validator: the page works offline and calls no one
-    uiConfig: { validatorUrl: null }
-  })
+  await app.register(swagger, openApiOptions({
+    title: 'Ratchet resource service',
+    version,
+    description: 'A protected resource: verifies the auth service\'s access tokens on its own (JWKS) and rejects revoked sessions at once. Bearer errors follow RFC 6750.'
+  }))
+  await app.register(swaggerUi, swaggerUiOptions)
 }
 
 export default fp(docsPlugin, { name: 'docs', fastify: '5.x' })
