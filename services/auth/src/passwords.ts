@@ -30,6 +30,9 @@ export function createPasswords (params: Argon2Params, maxConcurrent: number, ma
     }
   }
 
+  /** A hash of a random secret nobody knows, made once with the current parameters. */
+  const dummyHash = () => (dummy ??= argon2.hash(randomBytes(32).toString('hex'), options))
+
   /** NFKC first, so the same password typed on two keyboards matches (NIST SP 800-63B). */
   const normalise = (password: string) => password.normalize('NFKC')
 
@@ -45,13 +48,12 @@ export function createPasswords (params: Argon2Params, maxConcurrent: number, ma
      * password of, so an unknown e-mail costs what a wrong password costs.
      */
     async verifyDummy (password: string): Promise<false> {
-      dummy ??= argon2.hash(randomBytes(32).toString('hex'), options)
-      const h = await dummy
+      const h = await dummyHash()
       await slot(async () => { try { await argon2.verify(h, normalise(password)) } catch {} })
       return false
     },
     needsRehash: (hash: string) => argon2.needsRehash(hash, params),
-    warm: async () => { dummy ??= argon2.hash(randomBytes(32).toString('hex'), options); await dummy }
+    warm: async () => { await dummyHash() }
   }
 }
 
