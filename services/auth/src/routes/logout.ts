@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { errors, RevocationReason, type AccessTokenClaims } from '@ratchet/shared'
 import { ErrorResponse, Jwt, Session } from '../schemas.js'
-import { invalidToken, missingCredentials, readBearer } from '../plugins/bearer.js'
+import { invalidToken, missingCredentials, requireBearer } from '@ratchet/fastify'
 import type { FastifyRequest } from 'fastify'
 import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE } from '../plugins/cookies.js'
 import type { App, RouteDeps } from './context.js'
@@ -9,9 +9,7 @@ import type { App, RouteDeps } from './context.js'
 export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
   /** The caller's access token; `allowExpired` for logout, which is always allowed. */
   function authenticate (request: FastifyRequest, allowExpired: boolean): AccessTokenClaims {
-    const token = readBearer(request)
-    if (token === undefined) throw missingCredentials()
-    try { return tokens.verifyAccess(token, allowExpired) } catch (err) { throw invalidToken(err as Error) }
+    return tokens.verifyAccess(requireBearer(request.headers.authorization), allowExpired)
   }
 
   app.post('/v1/logout', {
@@ -57,7 +55,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   }, async (request) => {
     const claims = authenticate(request, false)
     const list = await tokens.listSessions(claims.sub)
-    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken('the session was revoked')
     return { sessions: list.map((s) => ({ ...s, current: s.sid === claims.sid })) }
   })
 
@@ -72,7 +70,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   }, async (request, reply) => {
     const claims = authenticate(request, false)
     const list = await tokens.listSessions(claims.sub)
-    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken('the session was revoked')
     if (!list.some((s) => s.sid === request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
     await tokens.revokeSession(claims.sub, request.params.sid, RevocationReason.sessionDeleted)
     return reply.code(204).send(null)
