@@ -18,6 +18,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
 COPY shared/fastify/package.json shared/fastify/
+COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
 RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/auth -w @ratchet/shared -w @ratchet/fastify \
@@ -29,6 +30,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
 COPY shared/fastify/package.json shared/fastify/
+COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
 RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/resource -w @ratchet/shared -w @ratchet/fastify \
@@ -41,6 +43,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
 COPY shared/fastify/package.json shared/fastify/
+COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
 RUN npm ci --no-audit --no-fund
@@ -58,6 +61,7 @@ WORKDIR /app
 COPY package.json ./
 COPY shared/package.json shared/
 COPY shared/fastify/package.json shared/fastify/
+COPY shared/client/package.json shared/client/
 COPY --from=build /app/shared/dist shared/dist
 COPY --from=build /app/shared/fastify/dist shared/fastify/dist
 # Files stay owned by root and read-only to the service: it writes nothing to disk.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { trustProxyOf, type AuthConfig } from '@ratchet/shared'
+import { browserOrigins, trustProxyOf, type AuthConfig } from '@ratchet/shared'
 import { docs, errorHandler, healthRoutes, metricsRoute } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import { createKeyManager } from './keys/manager.js'
@@ -99,7 +99,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     onResponse: (request, reply) => { if (request.routeOptions.url === '/v1/login' && request.method === 'POST') metrics.login(reply.statusCode) }
   })
   await app.register(requestLogPlugin)
-  await app.register(securityPlugin, { origins: config.CORS_ORIGINS })
+  await app.register(securityPlugin, { origins: browserOrigins(config) })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added
   await app.register(rateLimitPlugin, { config, redis })
