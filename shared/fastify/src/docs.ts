@@ -10,7 +10,7 @@ export interface DocsOptions { title: string, version: string, description: stri
 
 const inventories = new WeakMap<FastifyInstance, RouteEntry[]>()
 
-/** Every route added after the docs plugin, as declared (tests check each has a schema). */
+/** Every API route added after the docs plugin, as declared (tests check each has a schema). */
 export function routeInventory (app: FastifyInstance): RouteEntry[] {
   return inventories.get(app) ?? []
 }
@@ -24,6 +24,8 @@ async function docsPlugin (app: FastifyInstance, info: DocsOptions) {
   const routes: RouteEntry[] = []
   inventories.set(app, routes)
   app.addHook('onRoute', (route: RouteOptions) => {
+    // hidden routes are not the API: @fastify/cors' OPTIONS * preflight answers for every path
+    if ((route.schema as { hide?: boolean } | undefined)?.hide === true) return
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, schema: route.schema })
   })
   await app.register(swagger, openApiOptions({ title: info.title, version: info.version, description: info.description }))
