@@ -38,9 +38,10 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
       who = tokens.verifyRefreshSignature(cookie)
     }
     await tokens.revokeSession(who.sub, who.sid, RevocationReason.logout)
-    // Clear-Site-Data clears it too, but not every browser honours that header
+    // Only our cookie: Clear-Site-Data "cookies" would wipe every cookie of the site,
+    // the web app's own included (and on other subdomains of it)
     if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
-    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+    return reply.code(204).send(null)
   })
 
   app.post('/v1/logout-all', {
@@ -52,7 +53,8 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
     // every session that started up to now; a login a moment later survives
     await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
-    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+    if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
+    return reply.code(204).send(null)
   })
 
   app.get('/v1/sessions', {
