@@ -1,12 +1,13 @@
 /**
- * Redis key names (after REDIS_PREFIX, which ioredis adds). Everything about one
- * user sits under the `{uid}` hash tag so each Lua script touches a single
- * Redis Cluster slot. // wire contract: several instances share these keys
+ * Redis key names (after REDIS_PREFIX, which ioredis adds). A user's sessions and
+ * notes sit under the `{uid}` hash tag, an address's keys under `{email}`, so each
+ * Lua script touches a single Redis Cluster slot. Read and written only by the
+ * services' stores/. // wire contract: several instances share these keys
  */
 export const redisKeys = {
   /** hash: id, email, hash, created_at */
   user: (uid: string) => `user:{${uid}}`,
-  /** string: uid, claimed with SET NX so an address is unique */
+  /** hash: uid, hash, created_at; claimed atomically (a Lua script) so an address is unique, and the login index */
   email: (email: string) => `email:{${email}}`,
   /** hash: the session's state (current/previous refresh jti, times, scope) */
   session: (uid: string, sid: string) => `session:{${uid}}:${sid}`,
@@ -18,6 +19,6 @@ export const redisKeys = {
   signingKeys: () => 'keys:signing',
   /** stream: events waiting for the relay to publish them to NATS */
   outbox: () => 'outbox',
-  /** string: per-account failed-login counter */
+  /** hash: n (failed logins of the address), last (ms of the latest) */
   loginFailures: (email: string) => `login-failures:{${email}}`
 } as const

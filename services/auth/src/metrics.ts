@@ -1,6 +1,7 @@
 import { Counter } from 'prom-client'
 import type { Redis } from 'ioredis'
-import { counterFrom, createAppMetrics, gaugeFrom, redisKeys } from '@ratchet/shared'
+import { counterFrom, createAppMetrics, gaugeFrom } from '@ratchet/shared'
+import { outboxGauges } from './stores/outbox.js'
 import { eventCounters } from './events/counters.js'
 
 /** How a refresh ended (tokens/service.ts reports it). // wire contract: label values */
@@ -8,9 +9,6 @@ export type RefreshResult = 'rotated' | 'grace' | 'reuse' | 'invalid'
 
 /** The login route's answers that count as a login attempt, by status. */
 const LOGIN_RESULTS: Record<number, string> = { 200: 'success', 401: 'failure', 429: 'throttled' }
-
-/** Milliseconds in a Redis stream entry id (`<ms>-<seq>`). */
-const entryTime = (id: string): number => Number(id.slice(0, id.indexOf('-')))
 
 /**
  * The auth service's metrics, one set per app (tests run several apps in one
@@ -36,17 +34,9 @@ export function createAuthMetrics (redis: Redis) {
   counterFrom(registry, 'ratchet_auth_events_skipped_total', 'Malformed events acknowledged without acting on them', () => eventCounters.skipped)
   counterFrom(registry, 'ratchet_auth_events_retried_total', 'Events handed back because the session store failed', () => eventCounters.retried)
 
-  // the client adds REDIS_PREFIX itself: pass the bare key, or the prefix doubles
-  const outbox = redisKeys.outbox()
-  gaugeFrom(registry, 'ratchet_auth_outbox_depth', 'Events in the Redis outbox not yet published to NATS (NaN: Redis unreachable)', async () => {
-    return await redis.xlen(outbox).catch(() => undefined)
-  })
-  gaugeFrom(registry, 'ratchet_auth_outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox event, 0 when empty (NaN: Redis unreachable)', async () => {
-    const first = await redis.xrange(outbox, '-', '+', 'COUNT', 1).catch(() => undefined)
-    if (first === undefined) return undefined
-    const id = first[0]?.[0]
-    return id === undefined ? 0 : Math.max(0, (Date.now() - entryTime(id)) / 1000)
-  })
+  const outbox = outboxGauges(redis)
+  gaugeFrom(registry, 'ratchet_auth_outbox_depth', 'Events in the Redis outbox not yet published to NATS (NaN: Redis unreachable)', outbox.depth)
+  gaugeFrom(registry, 'ratchet_auth_outbox_oldest_age_seconds', 'Age of the oldest unpublished outbox event, 0 when empty (NaN: Redis unreachable)', async () => await outbox.oldestAgeSeconds(Date.now()))
 
   return {
     ...base,

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { call, eventually, isolation, startAuth } from './helpers.js'
 import { logIn, signUp, startReady } from './events-helpers.js'
 import { eventCounters } from '../src/events/index.js'
-import { RELAY_GROUP } from '../src/events/relay.js'
+import { RELAY_GROUP } from '../src/stores/outbox.js'
 
 t.test('two auth instances on one prefix relay each event exactly once', async (t) => {
   const a = await startReady(t)

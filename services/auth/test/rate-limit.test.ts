@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { createLoginBackoff } from '../src/plugins/login-backoff.js'
+import { createLoginBackoff } from '../src/stores/login-backoff.js'
 import { call, eventually, freePort, startAuth, uniqueEmail } from './helpers.js'
 
 const on = { RATE_LIMITS: 'on' as const }

@@ -13,6 +13,8 @@ import authenticatePlugin from './plugins/authenticate.js'
 import { registerResourceMetrics } from './metrics.js'
 import meRoutes from './routes/me.js'
 import notesRoutes from './routes/notes.js'
+import { createNotesStore } from './stores/notes.js'
+import { createNotesService } from './notes/service.js'
 
 /** the service's package.json, one level up from src/ and dist/ alike (the image keeps it) */
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -81,6 +83,6 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     ]
   })
   await app.register(meRoutes)
-  await app.register(notesRoutes, { maxLength: config.NOTE_MAX_LENGTH })
+  await app.register(notesRoutes, { maxLength: config.NOTE_MAX_LENGTH, notes: createNotesService(createNotesStore(app.redis)) })
   return app
 }

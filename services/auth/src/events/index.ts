@@ -6,7 +6,7 @@ import type { SessionStore } from '../stores/sessions.js'
 import { createNatsLink } from './nats.js'
 import { ensureStream, retentionSeconds } from './stream.js'
 import { createRelay } from './relay.js'
-import { createRevoker } from './consumer.js'
+import { createRevoker } from './revoker.js'
 
 export { eventCounters } from './counters.js'
 
@@ -81,7 +81,6 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
   return {
     /** NATS connected and the stream in place: what /health/ready reports */
     connected: (): boolean => link.connected() && streamReady,
-    relayConsumer: relay.consumer,
     async close (): Promise<void> {
       closing = true
       if (retry !== undefined) clearTimeout(retry)

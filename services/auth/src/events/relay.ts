@@ -3,11 +3,9 @@ import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats'
-import { createRedisClient, parseEvent, redisKeys, subjects, type RedisTarget } from '@ratchet/shared'
+import { parseEvent, subjects, type RedisTarget } from '@ratchet/shared'
+import { createOutboxReader, type OutboxEntry as Entry } from '../stores/outbox.js'
 import { eventCounters } from './counters.js'
-
-/** The Redis consumer group every auth instance's relay joins. // wire contract */
-export const RELAY_GROUP = 'relay'
 
 export interface RelayOptions {
   /** where Redis is: the relay opens its own connection (a Cluster if the target is one) */
@@ -26,33 +24,6 @@ export interface RelayOptions {
   claimIdleMs?: number
 }
 
-type Entry = [id: string, fields: string[] | null]
-
-// Atomic, so a consumer that just received entries is never removed with them
-// (XGROUP DELCONSUMER drops a consumer's pending entries).
-const removeIdleConsumers = `
-local removed = 0
-for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
-  local f = {}
-  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
-  if f.pending == 0 and f.idle >= tonumber(ARGV[2]) and f.name ~= ARGV[4] and (ARGV[3] == '' or ARGV[3] == f.name) then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f.name)
-    removed = removed + 1
-  end
-end
-return removed
-`
-// A script rather than conn.xgroup(): ioredis does not apply keyPrefix to XGROUP's key.
-const createGroup = `
-local ok, err = pcall(redis.call, 'XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
-if not ok and not string.find(tostring(err), 'BUSYGROUP') then return redis.error_reply(tostring(err)) end
-return 1
-`
-interface RelayCommands {
-  ratchetRemoveIdleConsumers: (key: string, group: string, minIdle: number, only: string, skip: string) => Promise<number>
-  ratchetCreateGroup: (key: string, group: string) => Promise<number>
-}
-
 /**
  * The outbox relay: reads the Redis outbox through a consumer group (each entry goes
  * to one instance), publishes each event with its id as the JetStream message id
@@ -61,23 +32,18 @@ interface RelayCommands {
  * instance that died are taken over once idle for `claimIdleMs`.
  */
 export function createRelay (opts: RelayOptions) {
-  const key = redisKeys.outbox()
   const names = subjects(opts.natsPrefix)
   const blockMs = opts.blockMs ?? 5000
   const claimIdleMs = opts.claimIdleMs ?? 30_000
   const consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
-  // Blocking reads need their own connection: the shared client's command timeout
-  // would cut them off, and they would hold up every request behind them.
-  const conn = createRedisClient(opts.target, {
-    lazyConnect: true,
-    maxRetriesPerRequest: null,
-    connectionName: `ratchet-relay-${consumer}`,
-    retryStrategy: (times) => Math.min(100 * times, 2000)
-  }) as Redis & RelayCommands
-  conn.defineCommand('ratchetCreateGroup', { numberOfKeys: 1, lua: createGroup })
-  conn.on('error', (err: Error) => { opts.log.debug({ reason: err.message }, 'relay redis connection error') })
-  opts.redis.defineCommand('ratchetRemoveIdleConsumers', { numberOfKeys: 1, lua: removeIdleConsumers })
-  const shared = opts.redis as Redis & RelayCommands
+  const outbox = createOutboxReader({
+    target: opts.target,
+    redis: opts.redis,
+    consumer,
+    blockMs,
+    claimIdleMs,
+    onConnectionError: (err) => { opts.log.debug({ reason: err.message }, 'relay redis connection error') }
+  })
 
   // an object, not a let: loops read it after awaits, and lint can see it changes
   const state = { stopped: false }
@@ -89,24 +55,8 @@ export function createRelay (opts: RelayOptions) {
 
   async function ensureGroup (): Promise<void> {
     if (groupReady) return
-    // from 0: entries written before any relay ran are published too
-    await conn.ratchetCreateGroup(key, RELAY_GROUP)
+    await outbox.ensureGroup()
     groupReady = true
-  }
-
-  async function readOwnPending (): Promise<Entry[]> {
-    const res = await conn.xreadgroup('GROUP', RELAY_GROUP, consumer, 'COUNT', 100, 'STREAMS', key, '0') as Array<[string, Entry[]]> | null
-    return res?.[0]?.[1] ?? []
-  }
-
-  async function readNew (): Promise<Entry[]> {
-    const res = await conn.xreadgroup('GROUP', RELAY_GROUP, consumer, 'COUNT', 100, 'BLOCK', blockMs, 'STREAMS', key, '>') as Array<[string, Entry[]]> | null
-    return res?.[0]?.[1] ?? []
-  }
-
-  async function claimAbandoned (): Promise<Entry[]> {
-    const res = await conn.xautoclaim(key, RELAY_GROUP, consumer, claimIdleMs, '0-0', 'COUNT', 100) as [string, Entry[], string[]?]
-    return res[1]
   }
 
   function encode (entry: Entry): { subject: string, payload: string, id: string } | undefined {
@@ -141,7 +91,7 @@ export function createRelay (opts: RelayOptions) {
         if (o.value.duplicate) eventCounters.duplicates++
       }
     })
-    if (done.length > 0) await conn.multi().xack(key, RELAY_GROUP, ...done).xdel(key, ...done).exec()
+    if (done.length > 0) await outbox.ack(done)
     if (failure !== undefined) {
       opts.onPublishFailure?.()
       throw failure
@@ -161,25 +111,25 @@ export function createRelay (opts: RelayOptions) {
       try {
         const nc = await Promise.race([opts.whenConnected(), stopping])
         if (nc === undefined || state.stopped) return
-        if (conn.status === 'wait') await conn.connect()
+        await outbox.connect()
         await ensureGroup()
         let entries: Entry[]
         if (resendOwn) {
-          entries = await readOwnPending()
+          entries = await outbox.readOwnPending()
           if (entries.length === 0) { resendOwn = false; continue }
         } else if (Date.now() >= nextClaim) {
-          entries = await claimAbandoned()
+          entries = await outbox.claimAbandoned()
           nextClaim = Date.now() + (entries.length === 100 ? 0 : Math.min(claimIdleMs, 10_000))
           if (entries.length === 0) {
-            await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, 3600_000, '', consumer).catch(() => 0)
+            await outbox.removeIdleConsumers(3600_000, '', consumer)
             continue
           }
         } else {
           // the wake-up: returns as soon as a logout appends to the outbox
-          entries = await readNew()
+          entries = await outbox.readNew()
         }
         if (entries.length > 0) await relay(nc.jetstream(), entries)
-        eventCounters.outboxDepth = await conn.xlen(key)
+        eventCounters.outboxDepth = await outbox.depth()
         failures = 0
       } catch (err) {
         if (state.stopped) return
@@ -194,16 +144,14 @@ export function createRelay (opts: RelayOptions) {
   }
 
   return {
-    consumer,
     start (): void { done = run() },
     async stop (): Promise<void> {
       state.stopped = true
       signalStop()
-      // a blocking read in flight only ends with its connection
-      conn.disconnect()
+      outbox.disconnect()
       await done
       // leave no empty consumer behind; one with pending entries stays for others to claim
-      await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, 0, consumer, '').catch(() => 0)
+      await outbox.removeIdleConsumers(0, consumer, '')
     }
   }
 }

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AccessTokenAlg, AuthConfig } from '@ratchet/shared'
 import { generateAccessKey, generateRefreshKey, parseKeySet, type KeySet } from './jwk.js'
 import { publishedAccessKeys } from './ring.js'
-import { loadSharedKeySet } from './source.js'
+import { loadSharedKeySet } from '../stores/signing-keys.js'
 
 type KeyTimes = Pick<AuthConfig, 'ACCESS_TOKEN_ALG' | 'ACCESS_TOKEN_TTL' | 'CLOCK_LEEWAY' | 'KEY_PUBLISH_DELAY' | 'KEY_RELOAD_INTERVAL'>
 

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { Redis } from 'ioredis'
 import { errors, type AuthConfig } from '@ratchet/shared'
 import { normaliseEmail } from '../stores/users.js'
-import { createLoginBackoff } from './login-backoff.js'
+import { createLoginBackoff } from '../stores/login-backoff.js'
 
 export interface RateLimitOptions {
   config: AuthConfig

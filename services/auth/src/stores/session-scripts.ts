@@ -1,6 +1,6 @@
 /**
  * Lua scripts over one user's keys: KEYS[1] = session:{uid}:sid,
- * KEYS[2] = sessions:{uid}. Both share the {uid} hash tag, so each script
+ * KEYS[2] = sessions:{uid} (revokeUserSessions: KEYS[1] = sessions:{uid}). They share the {uid} hash tag, so each script
  * touches one Redis Cluster slot. The scripts only compare and swap; what a
  * mismatch means is decided in tokens/service.ts.
  */

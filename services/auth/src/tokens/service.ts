@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
 import type { SessionStore, SessionState } from '../stores/sessions.js'
-import type { Outbox } from '../events/outbox.js'
+import type { Outbox } from '../stores/outbox.js'
 import { invalidToken } from '@ratchet/fastify'
 import { JwtError, type Jwt } from './jwt.js'
 

@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errors } from '@ratchet/shared'
-import { createNotesStore } from '../stores/notes.js'
+import type { NotesService } from '../notes/service.js'
 import { bearerErrors, bearerSecurity, ErrorResponse } from '../schemas.js'
 
 export const NOTES_READ = 'notes:read'
@@ -9,8 +9,8 @@ export const NOTES_WRITE = 'notes:write'
 const Note = Type.Object({ id: Type.String(), text: Type.String(), created_at: Type.String() })
 
 /** The protected resource: a user's notes, by scope notes:read / notes:write. // wire contract */
-const notesRoutes: FastifyPluginAsyncTypebox<{ maxLength: number }> = async (app, opts) => {
-  const notes = createNotesStore(app.redis)
+const notesRoutes: FastifyPluginAsyncTypebox<{ maxLength: number, notes: NotesService }> = async (app, opts) => {
+  const { notes } = opts
 
   app.get('/v1/notes', {
     onRequest: app.requireToken(NOTES_READ),

@@ -1,13 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import type { Redis } from 'ioredis'
 import { redisKeys, type AccessTokenAlg } from '@ratchet/shared'
-import { generateAccessKey, generateRefreshKey, parseKeySet, type KeySet } from './jwk.js'
-import { activeAccessKey } from './ring.js'
-
-/** Reads the key set from SIGNING_KEYS_FILE (operator-managed, never written). */
-export async function readKeyFile (path: string): Promise<KeySet> {
-  return parseKeySet(await readFile(path, 'utf8'), path)
-}
+import { generateAccessKey, generateRefreshKey, parseKeySet, type KeySet } from '../keys/jwk.js'
+import { activeAccessKey } from '../keys/ring.js'
 
 // Replaces the stored set only if nobody changed it since we read it, so two
 // instances starting at once end up signing with the same key.
