@@ -31,6 +31,8 @@ export function registerErrorHandler (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const body = toErrorBody(err, request)
     if (body.statusCode === 503) reply.header('retry-after', '1')
+    const retryAfter = (err as { retryAfter?: number }).retryAfter
+    if (body.statusCode === 429 && retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
     const challenge = (err as { wwwAuthenticate?: string }).wwwAuthenticate
     if (challenge !== undefined) reply.header('www-authenticate', challenge)
     return reply.code(body.statusCode).send(body)

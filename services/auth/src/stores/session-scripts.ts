@@ -5,7 +5,8 @@
  * mismatch means is decided in tokens/service.ts.
  */
 
-// ARGV: sid, jti, nowMs, idleMs, maxMs, sub, clientId, scope
+// ARGV: sid, jti, nowMs, idleMs, maxMs, sub, clientId, scope, userAgent, ip
+// (the device fields are display-only and left out when empty, to keep the hash small)
 export const createSession = `
 local now = tonumber(ARGV[3])
 local mx = now + tonumber(ARGV[5])
@@ -13,6 +14,8 @@ local exp = math.floor(math.min(now + tonumber(ARGV[4]), mx) / 1000)
 local iat = math.floor(now / 1000)
 redis.call('HSET', KEYS[1], 'sub', ARGV[6], 'cid', ARGV[7], 'scp', ARGV[8], 'at', now, 'mx', mx,
   'cur', ARGV[2], 'ci', iat, 'ce', exp)
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'ua', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'ip', ARGV[10]) end
 redis.call('PEXPIREAT', KEYS[1], math.min(now + tonumber(ARGV[4]), mx))
 redis.call('ZADD', KEYS[2], mx, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)

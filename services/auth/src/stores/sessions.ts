@@ -22,10 +22,19 @@ export interface SessionInfo {
   sid: string
   client_id: string
   scope: string
+  /** NumericDate (ms precision): the login */
   created_at: number
+  /** NumericDate (ms precision): the last refresh, or the login when there was none */
+  last_used_at: number
   expires_at: number
   max_expires_at: number
+  /** as seen at login; null when the client sent none */
+  user_agent: string | null
+  ip: string | null
 }
+
+/** What a session records about the device that logged in (display only, never trusted). */
+export interface DeviceInfo { userAgent?: string | undefined, ip?: string | undefined }
 
 interface SessionCommands {
   ratchetCreateSession: (k1: string, k2: string, ...argv: Array<string | number>) => Promise<[number, number]>
@@ -43,9 +52,9 @@ export function createSessionStore (redis: Redis, prefix: string) {
   const r = redis as unknown as Redis & SessionCommands
 
   return {
-    async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number }): Promise<{ iat: number, exp: number }> {
+    async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number, device?: DeviceInfo }): Promise<{ iat: number, exp: number }> {
       const [iat, exp] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
-        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope)
+        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.device?.userAgent ?? '', s.device?.ip ?? '')
       return { iat, exp }
     },
 
@@ -86,14 +95,24 @@ export function createSessionStore (redis: Redis, prefix: string) {
       const sids = await redis.zrangebyscore(redisKeys.sessions(sub), now, '+inf')
       if (sids.length === 0) return []
       const pipe = redis.pipeline()
-      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce')
+      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce', 'rt', 'ua', 'ip')
       const rows = (await pipe.exec()) ?? []
       const out: SessionInfo[] = []
       sids.forEach((sid, i) => {
         const [err, v] = rows[i] ?? [null, null]
         const f = v as Array<string | null> | null
         if (err !== null || f === null || f[2] === null) return
-        out.push({ sid, client_id: f[0] ?? '', scope: f[1] ?? '', created_at: Number(f[2]) / 1000, expires_at: Number(f[4]), max_expires_at: Math.floor(Number(f[3]) / 1000) })
+        out.push({
+          sid,
+          client_id: f[0] ?? '',
+          scope: f[1] ?? '',
+          created_at: Number(f[2]) / 1000,
+          last_used_at: Number(f[5] ?? f[2]) / 1000,
+          expires_at: Number(f[4]),
+          max_expires_at: Math.floor(Number(f[3]) / 1000),
+          user_agent: f[6] ?? null,
+          ip: f[7] ?? null
+        })
       })
       return out
     }

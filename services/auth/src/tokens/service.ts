@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
-import type { SessionStore, SessionState } from '../stores/sessions.js'
+import type { DeviceInfo, SessionInfo, SessionStore, SessionState } from '../stores/sessions.js'
+import { newestFirst, pageOf, type SessionPage } from './session-page.js'
 import type { Outbox } from '../events/outbox.js'
 import { JwtError, type Jwt } from './jwt.js'
 
@@ -67,6 +68,10 @@ export function createTokenService (deps: TokenServiceDeps) {
     }
   }
 
+  async function listSessions (sub: string): Promise<SessionInfo[]> {
+    return (await sessions.list(sub, now())).sort(newestFirst)
+  }
+
   async function revokeSession (sub: string, sid: string, reason: string): Promise<boolean> {
     // outbox first: if Redis fails after this, the relay and our own consumer still end the session
     await outbox.sessionRevoked({ sid, sub, reason, at: numericDate(now()) })
@@ -77,14 +82,17 @@ export function createTokenService (deps: TokenServiceDeps) {
 
   return {
     /** Starts a session (login or sign-up) and returns its first token pair. */
-    async startSession (sub: string, opts: { clientId?: string, scope?: string } = {}): Promise<TokenResponse> {
+    async startSession (sub: string, opts: { clientId?: string, scope?: string, device?: DeviceInfo, startedAt?: number } = {}): Promise<TokenResponse> {
+      // startedAt: a password change starts the caller's new session exactly at the
+      // `before` of the revocation it just made, so that one survives it
       const nowMs = now()
+      const startedAt = opts.startedAt ?? nowMs
       const sid = randomUUID()
       const jti = randomUUID()
       const clientId = opts.clientId ?? config.DEFAULT_CLIENT_ID
       const scope = opts.scope ?? config.DEFAULT_SCOPE
-      const { iat, exp } = await sessions.create({ sub, sid, jti, clientId, scope, now: nowMs, idleMs, maxMs: config.SESSION_MAX_AGE * 1000 })
-      return respond(sid, { sub, clientId, scope, authTime: nowMs, jti, iat, exp }, scope, nowMs)
+      const { iat, exp } = await sessions.create({ sub, sid, jti, clientId, scope, now: startedAt, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, device: opts.device })
+      return respond(sid, { sub, clientId, scope, authTime: startedAt, jti, iat, exp }, scope, nowMs)
     },
 
     /** Rotation: the presented refresh token must be the session's current one. */
@@ -198,7 +206,27 @@ export function createTokenService (deps: TokenServiceDeps) {
       return inactive
     },
 
-    listSessions: (sub: string) => sessions.list(sub, now()),
+    /** The user's live sessions, newest first. */
+    listSessions,
+
+    /** One page of the user's sessions, newest first; `cursor` is the previous page's `next_cursor`. */
+    async sessionPage (sub: string, opts: { cursor?: string | undefined, limit: number }): Promise<SessionPage> {
+      return pageOf(await listSessions(sub), opts)
+    },
+
+    /** The live session an access token names; its signature alone does not prove the session still exists. */
+    async requireLiveSession (claims: Pick<AccessTokenClaims, 'sub' | 'sid'>): Promise<SessionState> {
+      const state = await sessions.get(claims.sub, claims.sid)
+      if (state === undefined) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked')
+      return state
+    },
+
+    /** Ends every session of `sub` but `keepSid`, one session.revoked each (logout-others). */
+    async revokeOthers (sub: string, keepSid: string): Promise<number> {
+      const others = (await sessions.list(sub, now())).filter((s) => s.sid !== keepSid)
+      for (const s of others) await revokeSession(sub, s.sid, RevocationReason.logoutOthers)
+      return others.length
+    },
     now
   }
 }
