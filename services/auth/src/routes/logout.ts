@@ -37,9 +37,10 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
       who = tokens.verifyRefreshSignature(cookie)
     }
     await tokens.revokeSession(who.sub, who.sid, RevocationReason.logout)
-    // Clear-Site-Data clears it too, but not every browser honours that header
+    // Only our cookie: Clear-Site-Data "cookies" would wipe every cookie of the site,
+    // the web app's own included (and on other subdomains of it)
     if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
-    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+    return reply.code(204).send(null)
   })
 
   app.post('/v1/logout-all', {
@@ -48,7 +49,8 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     const claims = authenticate(request, true)
     // every session that started up to now; a login a moment later survives
     await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
-    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+    if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
+    return reply.code(204).send(null)
   })
 
   app.post('/v1/logout-others', {
