@@ -16,7 +16,7 @@ import { createLoginBackoff } from '../src/plugins/login-backoff.js'
 import { createAccountService } from '../src/accounts/service.js'
 import { decodeJwt, dropPrefix, testConfig, uniqueEmail } from './helpers.js'
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
+type Test = { teardown: (fn: () => unknown) => void }
 
 const PASSWORD = 'the first password'
 const NEW_PASSWORD = 'the second password'

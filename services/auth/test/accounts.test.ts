@@ -10,7 +10,7 @@ const NEW_PASSWORD = 'another long password'
 async function signup (url: string, email = uniqueEmail(), headers: Record<string, string> = {}) {
   const res = await call(`${url}/v1/signup`, { body: { email, password: PASSWORD }, headers })
   if (res.status !== 201) throw new Error(`signup failed: ${res.status}`)
-  return { email, ...res.body }
+  return { email, ...(res.body as { access_token: string, refresh_token: string, user: { id: string } }) }
 }
 
 const login = async (url: string, email: string, headers: Record<string, string> = {}) => await call(`${url}/v1/login`, { body: { email, password: PASSWORD }, headers })
