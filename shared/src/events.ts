@@ -11,7 +11,9 @@ export const RevocationReason = {
   passwordChanged: 'password_changed',
   logoutOthers: 'logout_others',
   accountDeleted: 'account_deleted',
-  admin: 'admin'
+  admin: 'admin',
+  /** a login past MAX_SESSIONS_PER_USER ended the least recently used session */
+  sessionLimit: 'session_limit'
 } as const
 
 const NumericDate = Type.Number({ minimum: 0 })

@@ -6,7 +6,7 @@ import type { Outbox } from '../events/outbox.js'
 import { JwtError, type Jwt } from './jwt.js'
 
 export interface TokenServiceDeps {
-  config: Pick<AuthConfig, 'ISSUER' | 'AUDIENCE' | 'ACCESS_TOKEN_TTL' | 'REFRESH_TOKEN_TTL' | 'SESSION_MAX_AGE' | 'REFRESH_REUSE_GRACE' | 'DEFAULT_CLIENT_ID' | 'DEFAULT_SCOPE'>
+  config: Pick<AuthConfig, 'ISSUER' | 'AUDIENCE' | 'ACCESS_TOKEN_TTL' | 'REFRESH_TOKEN_TTL' | 'SESSION_MAX_AGE' | 'REFRESH_REUSE_GRACE' | 'DEFAULT_CLIENT_ID' | 'DEFAULT_SCOPE' | 'MAX_SESSIONS_PER_USER'>
   jwt: Jwt
   sessions: SessionStore
   outbox: Outbox
@@ -69,7 +69,7 @@ export function createTokenService (deps: TokenServiceDeps) {
   }
 
   async function listSessions (sub: string): Promise<SessionInfo[]> {
-    return (await sessions.list(sub, now())).sort(newestFirst)
+    return (await sessions.list(sub, now(), config.MAX_SESSIONS_PER_USER)).sort(newestFirst)
   }
 
   async function revokeSession (sub: string, sid: string, reason: string): Promise<boolean> {
@@ -91,7 +91,12 @@ export function createTokenService (deps: TokenServiceDeps) {
       const jti = randomUUID()
       const clientId = opts.clientId ?? config.DEFAULT_CLIENT_ID
       const scope = opts.scope ?? config.DEFAULT_SCOPE
-      const { iat, exp } = await sessions.create({ sub, sid, jti, clientId, scope, now: startedAt, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, device: opts.device })
+      const { iat, exp, evicted } = await sessions.create({ sub, sid, jti, clientId, scope, now: startedAt, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, maxSessions: config.MAX_SESSIONS_PER_USER, device: opts.device })
+      for (const old of evicted) {
+        // the refresh tokens are dead already; this tells the resource services about the access tokens
+        await outbox.sessionRevoked({ sid: old, sub, reason: RevocationReason.sessionLimit, at: numericDate(nowMs) })
+        security('session_revoked', { sub, sid: old, reason: RevocationReason.sessionLimit })
+      }
       return respond(sid, { sub, clientId, scope, authTime: startedAt, jti, iat, exp }, scope, nowMs)
     },
 
@@ -121,7 +126,16 @@ export function createTokenService (deps: TokenServiceDeps) {
         }
       }
       const nowMs = now()
-      const result = await sessions.rotate({ sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti: randomUUID(), now: nowMs, idleMs, graceMs })
+      const newJti = randomUUID()
+      const rotation = { sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti, now: nowMs, idleMs, graceMs }
+      const result = await sessions.rotate(rotation).catch(async (err: unknown) => {
+        // A timed-out or cut-off script may still have run. Answering 503 after
+        // a committed rotation would make the client's retry look like reuse
+        // and cost it the session, so find out which it was.
+        const committed = await sessions.rotatedTo(claims.sub, claims.sid, newJti)
+        if (committed === undefined) throw err
+        return { status: 'rotated' as const, ...committed }
+      })
       if (result.status === 'missing') { counted('invalid'); throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the session has ended') }
       counted(result.status === 'rotated' || result.status === 'grace' ? result.status : 'reuse')
       if (result.status !== 'rotated' && result.status !== 'grace') {
@@ -206,8 +220,10 @@ export function createTokenService (deps: TokenServiceDeps) {
       return inactive
     },
 
-    /** The user's live sessions, newest first. */
+    /** The user's live sessions, newest first; never more than the cap allows. */
     listSessions,
+    /** Whether the session an access token names still lives (its signature alone does not say). */
+    sessionLives: (sub: string, sid: string) => sessions.exists(sub, sid),
 
     /** One page of the user's sessions, newest first; `cursor` is the previous page's `next_cursor`. */
     async sessionPage (sub: string, opts: { cursor?: string | undefined, limit: number }): Promise<SessionPage> {
@@ -223,9 +239,15 @@ export function createTokenService (deps: TokenServiceDeps) {
 
     /** Ends every session of `sub` but `keepSid`, one session.revoked each (logout-others). */
     async revokeOthers (sub: string, keepSid: string): Promise<number> {
-      const others = (await sessions.list(sub, now())).filter((s) => s.sid !== keepSid)
-      for (const s of others) await revokeSession(sub, s.sid, RevocationReason.logoutOthers)
-      return others.length
+      let ended = 0
+      // a read is bounded by the cap, and an index may be over it (it shrinks a batch
+      // per login): read again until only the caller's session is left
+      for (;;) {
+        const others = (await sessions.list(sub, now(), config.MAX_SESSIONS_PER_USER)).filter((s) => s.sid !== keepSid)
+        if (others.length === 0) return ended
+        for (const s of others) await revokeSession(sub, s.sid, RevocationReason.logoutOthers)
+        ended += others.length
+      }
     },
     now
   }
