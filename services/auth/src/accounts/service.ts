@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { invalidToken } from '@ratchet/fastify'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type TokenResponse } from '@ratchet/shared'
 import { normaliseEmail, type UserRecord, type UserStore } from '../stores/users.js'
 import type { DeviceInfo, SessionState } from '../stores/sessions.js'
@@ -98,7 +99,7 @@ export function createAccountService (deps: AccountsDeps) {
     async account (caller: Caller): Promise<AccountView> {
       await tokens.requireLiveSession(caller)
       const account = await users.findById(caller.sub)
-      if (account === undefined) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the account was deleted')
+      if (account === undefined) throw invalidToken('the account was deleted')
       return { id: account.id, email: account.email, created_at: numericDate(account.createdAt) }
     },
 

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { Credentials, ErrorResponse, Password, SignupResponse, TokenResponse } from '../schemas.js'
 import { cookieAware, sendTokens } from '../plugins/cookies.js'
-import { asBearerFailure, bearerClaims, deviceOf } from './caller.js'
+import { bearerClaims, deviceOf } from './caller.js'
 import { noStore, type App, type RouteDeps } from './context.js'
 
 const bearer = [{ bearerAuth: [] }]
@@ -31,7 +31,7 @@ export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps):
     }
   }, async (request, reply) => {
     const caller = bearerClaims(request, tokens)
-    const response = await asBearerFailure(accounts.changePassword(caller, request.body.current_password, request.body.new_password, deviceOf(request)))
+    const response = await accounts.changePassword(caller, request.body.current_password, request.body.new_password, deviceOf(request))
     return sendTokens(request, reply.headers(noStore), response)
   })
 
@@ -43,7 +43,7 @@ export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps):
       response: { 200: Type.Object({ id: Type.String(), email: Type.String(), created_at: Type.Number({ description: 'NumericDate, ms precision' }) }), 401: ErrorResponse }
     }
   }, async (request, reply) => {
-    const account = await asBearerFailure(accounts.account(bearerClaims(request, tokens)))
+    const account = await accounts.account(bearerClaims(request, tokens))
     return reply.headers(noStore).send(account)
   })
 
@@ -56,7 +56,7 @@ export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps):
       response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse }
     }
   }, async (request, reply) => {
-    await asBearerFailure(accounts.deleteAccount(bearerClaims(request, tokens), request.body.password))
+    await accounts.deleteAccount(bearerClaims(request, tokens), request.body.password)
     return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
   })
 }

@@ -1,22 +1,12 @@
 import type { FastifyRequest } from 'fastify'
 import type { AccessTokenClaims } from '@ratchet/shared'
-import { invalidToken, missingCredentials, readBearer } from '../plugins/bearer.js'
+import { requireBearer } from '@ratchet/fastify'
 import type { DeviceInfo } from '../stores/sessions.js'
 import type { TokenService } from '../tokens/service.js'
 
 /** The caller's access token; `allowExpired` for logout, which is always allowed. */
 export function bearerClaims (request: FastifyRequest, tokens: Pick<TokenService, 'verifyAccess'>, allowExpired = false): AccessTokenClaims {
-  const token = readBearer(request)
-  if (token === undefined) throw missingCredentials()
-  try { return tokens.verifyAccess(token, allowExpired) } catch (err) { throw invalidToken(err as Error) }
-}
-
-/** Turns "the session has ended" into the RFC 6750 invalid_token answer it is. */
-export async function asBearerFailure<T> (work: Promise<T>): Promise<T> {
-  try { return await work } catch (err) {
-    if ((err as { code?: string }).code === 'RATCHET_INVALID_ACCESS_TOKEN') throw invalidToken(err as Error)
-    throw err
-  }
+  return tokens.verifyAccess(requireBearer(request.headers.authorization), allowExpired)
 }
 
 // Shown to the user in the device list and nothing else; bounded so a client

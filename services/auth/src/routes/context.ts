@@ -11,7 +11,6 @@ export interface RouteDeps {
   tokens: TokenService
   accounts: AccountService
   ring: () => KeyRing
-  ready: () => Promise<Record<string, boolean>>
 }
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>

@@ -1,8 +1,8 @@
 import { Type } from 'typebox'
 import type { FastifyRequest } from 'fastify'
 import { errors, RevocationReason } from '@ratchet/shared'
+import { invalidToken, missingCredentials } from '@ratchet/fastify'
 import { ErrorResponse, Jwt, Session } from '../schemas.js'
-import { invalidToken, missingCredentials } from '../plugins/bearer.js'
 import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE } from '../plugins/cookies.js'
 import { bearerClaims } from './caller.js'
 import type { App, RouteDeps } from './context.js'
@@ -49,7 +49,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     // An expired token may end its own session (/v1/logout) but others only
     // while that session lives: a token leaked long ago must not end newer ones.
     const claims = authenticate(request, true)
-    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     // every session that started up to now; a login a moment later survives
     await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
     if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
@@ -60,7 +60,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     schema: { tags: ['sessions'], summary: 'End every session of the user but this one', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), 401: ErrorResponse } }
   }, async (request, reply) => {
     const claims = authenticate(request, false)
-    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     await tokens.revokeOthers(claims.sub, claims.sid)
     return reply.code(204).send(null)
   })
@@ -78,7 +78,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     }
   }, async (request) => {
     const claims = authenticate(request, false)
-    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     const limit = request.query.limit === undefined ? SESSIONS_PAGE : Number(request.query.limit)
     const page = await tokens.sessionPage(claims.sub, { cursor: request.query.cursor, limit })
     return { sessions: page.sessions.map((s) => ({ ...s, current: s.sid === claims.sid })), next_cursor: page.nextCursor }
@@ -94,7 +94,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     }
   }, async (request, reply) => {
     const claims = authenticate(request, false)
-    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     // two key lookups, not a walk of the user's sessions
     if (!await tokens.sessionLives(claims.sub, request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
     await tokens.revokeSession(claims.sub, request.params.sid, RevocationReason.sessionDeleted)

@@ -3,6 +3,7 @@ import { errors, numericDate, RevocationReason, type AccessTokenClaims, type Aut
 import type { DeviceInfo, SessionInfo, SessionStore, SessionState } from '../stores/sessions.js'
 import { newestFirst, pageOf, type SessionPage } from './session-page.js'
 import type { Outbox } from '../events/outbox.js'
+import { invalidToken } from '@ratchet/fastify'
 import { JwtError, type Jwt } from './jwt.js'
 
 export interface TokenServiceDeps {
@@ -170,8 +171,7 @@ export function createTokenService (deps: TokenServiceDeps) {
       try {
         return jwt.verifyAccess(token, { ignoreExpiration: allowExpired })
       } catch (err) {
-        const fault = err instanceof JwtError ? err.fault : 'signature'
-        throw Object.assign(new errors.RATCHET_INVALID_ACCESS_TOKEN(describeJwt(err)), { fault })
+        throw invalidToken(describeJwt(err))
       }
     },
 
@@ -233,7 +233,7 @@ export function createTokenService (deps: TokenServiceDeps) {
     /** The live session an access token names; its signature alone does not prove the session still exists. */
     async requireLiveSession (claims: Pick<AccessTokenClaims, 'sub' | 'sid'>): Promise<SessionState> {
       const state = await sessions.get(claims.sub, claims.sid)
-      if (state === undefined) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked')
+      if (state === undefined) throw invalidToken('the session was revoked')
       return state
     },
 
