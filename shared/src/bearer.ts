@@ -1,3 +1,6 @@
+/** The realm named in every bearer challenge. // wire contract */
+export const BEARER_REALM = 'ratchet'
+
 /** RFC 6750 §3 error codes. // wire contract */
 export type BearerError = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
 

@@ -1,7 +1,7 @@
-import { bearerChallenge, errors, EXPIRED_TOKEN_DESCRIPTION, type BearerError } from '@ratchet/shared'
+import { BEARER_REALM, errors, EXPIRED_TOKEN_DESCRIPTION, type RatchetError } from '@ratchet/shared'
 
 /** The realm named in every challenge. // wire contract */
-export const REALM = 'ratchet'
+export const REALM = BEARER_REALM
 
 /** error_description for a token whose session or user was revoked. // wire contract */
 export const REVOKED_TOKEN_DESCRIPTION = 'The access token was revoked'
@@ -40,40 +40,24 @@ export function isB64Token (token: string): boolean {
   return B64TOKEN.test(token)
 }
 
-/** A catalogue error carrying the RFC 6750 challenge the error handler sends with it. */
-export type BearerFailure = Error & { statusCode: number, code: string, challenge: string }
-
-function withChallenge (err: Error, error?: BearerError, description?: string, scope?: string): BearerFailure {
-  return Object.assign(err, { challenge: bearerChallenge(REALM, error, description, scope) }) as BearerFailure
-}
+/** A catalogue error whose RFC 6750 challenge the error handler sends with it. */
+export type BearerFailure = RatchetError
 
 /** 401 with no error code: no credentials were sent (RFC 6750 §3.1). */
-export function missingCredentials (): BearerFailure {
-  return withChallenge(new errors.RATCHET_MISSING_CREDENTIALS())
-}
+export const missingCredentials = (): BearerFailure => new errors.RATCHET_MISSING_CREDENTIALS()
 
 /** 400 invalid_request: the Authorization header is not a well-formed bearer header. */
-export function malformedHeader (reason: string): BearerFailure {
-  return withChallenge(new errors.RATCHET_MALFORMED_AUTHORIZATION(reason), 'invalid_request', `Malformed Authorization header: ${reason}`)
-}
+export const malformedHeader = (reason: string): BearerFailure => new errors.RATCHET_MALFORMED_AUTHORIZATION(reason)
 
 /** 401 invalid_token; `description` tells the client what to do (refresh on expired, log in again otherwise). */
-export function invalidToken (description: string): BearerFailure {
-  return withChallenge(new errors.RATCHET_INVALID_ACCESS_TOKEN(description), 'invalid_token', description)
-}
+export const invalidToken = (description: string): BearerFailure => new errors.RATCHET_INVALID_ACCESS_TOKEN(description)
 
-export function expiredToken (): BearerFailure {
-  return invalidToken(EXPIRED_TOKEN_DESCRIPTION)
-}
+export const expiredToken = (): BearerFailure => invalidToken(EXPIRED_TOKEN_DESCRIPTION)
 
-export function revokedToken (): BearerFailure {
-  return invalidToken(REVOKED_TOKEN_DESCRIPTION)
-}
+export const revokedToken = (): BearerFailure => invalidToken(REVOKED_TOKEN_DESCRIPTION)
 
 /** 403 insufficient_scope naming the scope the request needs. */
-export function insufficientScope (scope: string): BearerFailure {
-  return withChallenge(new errors.RATCHET_INSUFFICIENT_SCOPE(scope), 'insufficient_scope', `The request needs the ${scope} scope`, scope)
-}
+export const insufficientScope = (scope: string): BearerFailure => new errors.RATCHET_INSUFFICIENT_SCOPE(scope)
 
 /**
  * The bearer token of a request, or the RFC 6750 failure to answer with: for the

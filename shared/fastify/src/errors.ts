@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { errors } from '@ratchet/shared'
+import { catalogued, errors } from '@ratchet/shared'
 import { isRedisUnavailable } from './redis.js'
 
 /** The one error body; requestId only on a 5xx. // wire contract */
@@ -9,8 +9,6 @@ export interface ErrorBody { statusCode: number, code: string, error: string, me
 
 /** An error as it goes out: its body and the headers that travel with it. */
 export interface ErrorAnswer { body: ErrorBody, challenge?: string | undefined, retryAfter?: number | undefined }
-
-const isOurs = (code: string | undefined): boolean => code !== undefined && code in errors
 
 /**
  * Turns any error into the one shape. Catalogue errors and Fastify's own 4xx
@@ -23,14 +21,15 @@ const isOurs = (code: string | undefined): boolean => code !== undefined && code
 export function toErrorAnswer (raw: FastifyError & { challenge?: string, retryAfter?: number }, request: FastifyRequest): ErrorAnswer {
   const err: FastifyError & { challenge?: string, retryAfter?: number } = isRedisUnavailable(raw) ? new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis') : raw
   const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
-  if (status >= 500 && !isOurs(err.code)) {
+  if (status >= 500 && catalogued(err.code) === undefined) {
     request.log.error({ err }, 'request failed')
-    return { body: { statusCode: 500, code: 'RATCHET_INTERNAL', error: STATUS_CODES[500]!, message: 'Internal server error', requestId: request.id } }
+    const hidden = new errors.RATCHET_INTERNAL()
+    return { body: { statusCode: 500, code: hidden.code, error: STATUS_CODES[500]!, message: hidden.message, requestId: request.id } }
   }
   // not-ready answers are expected (probes ask until we are); an outage is worth a warning
   if (err.code === 'RATCHET_DEPENDENCY_UNAVAILABLE') request.log.warn({ code: err.code, reason: err.message }, 'dependency unavailable')
   return {
-    body: { statusCode: status, code: err.code ?? 'RATCHET_ERROR', error: STATUS_CODES[status] ?? 'Error', message: err.message, ...(status >= 500 ? { requestId: request.id } : {}) },
+    body: { statusCode: status, code: err.code ?? errors.RATCHET_ERROR.code, error: STATUS_CODES[status] ?? 'Error', message: err.message, ...(status >= 500 ? { requestId: request.id } : {}) },
     challenge: err.challenge,
     // a throttled attempt says when it may come again (seconds)
     retryAfter: status === 429 ? err.retryAfter : undefined
@@ -53,7 +52,8 @@ async function errorsPlugin (app: FastifyInstance) {
   app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
   app.setErrorHandler((err: FastifyError & { challenge?: string, retryAfter?: number }, request, reply) => sendError(reply, toErrorAnswer(err, request)))
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` })
+    const err = new errors.RATCHET_NOT_FOUND(`${request.method} ${request.url.split('?')[0] ?? ''}`)
+    return reply.code(404).send({ statusCode: 404, code: err.code, error: STATUS_CODES[404]!, message: err.message })
   })
 }
 

@@ -1,33 +1,34 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { catalogued, type OAuthErrorCode } from '@ratchet/shared'
 import { toErrorAnswer } from '@ratchet/fastify'
 
-/** RFC 6749 §5.2 error codes (plus RFC 7009's unsupported_token_type). // wire contract */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type' | 'temporarily_unavailable' | 'server_error'
+export type { OAuthErrorCode }
 
+/** A protocol error of the /oauth endpoints themselves (a wrong grant type, an unknown client). */
 export class OAuthError extends Error {
   constructor (readonly error: OAuthErrorCode, message: string, readonly statusCode = error === 'invalid_client' ? 401 : 400) {
     super(message)
   }
 }
 
-/** Maps our catalogue onto RFC 6749 §5.2, by code, in one place. */
-function toOAuth (err: FastifyError & { oauthError?: OAuthErrorCode }): OAuthError | undefined {
-  if (err instanceof OAuthError) return err
-  if (err.validation !== undefined) return new OAuthError('invalid_request', err.message)
-  if (err.code === 'RATCHET_INVALID_REFRESH_TOKEN') return new OAuthError(err.oauthError ?? 'invalid_grant', err.message.replace(/^Invalid refresh token: /, ''))
-  if (err.code === 'RATCHET_INVALID_ACCESS_TOKEN') return new OAuthError('invalid_grant', err.message)
-  return undefined
-}
+/** RFC 6749 §5.2: 400 for every code but invalid_client (401); ours for the outage and failure codes. */
+const STATUS: Partial<Record<OAuthErrorCode, number>> = { invalid_client: 401, temporarily_unavailable: 503, server_error: 500 }
 
+/**
+ * The /oauth/* error handler: RFC 6749 §5.2 bodies. A catalogue error brings
+ * its own OAuth code; what has none is invalid_request at its own status (a
+ * 413, a 429), or server_error once the shared mapping has hidden it.
+ */
 export function oauthErrorHandler (err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
-  const mapped = toOAuth(err)
-  if (mapped !== undefined) {
-    if (mapped.error === 'invalid_client' && request.headers.authorization !== undefined) reply.header('www-authenticate', 'Basic realm="ratchet"')
-    return reply.code(mapped.statusCode).send({ error: mapped.error, error_description: mapped.message })
+  if (err instanceof OAuthError) {
+    if (err.error === 'invalid_client' && request.headers.authorization !== undefined) reply.header('www-authenticate', 'Basic realm="ratchet"')
+    return reply.code(err.statusCode).send({ error: err.error, error_description: err.message })
   }
-  const { body } = toErrorAnswer(err, request)
-  if (body.statusCode === 503) return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', error_description: body.message })
-  if (body.statusCode >= 500) return reply.code(500).send({ error: 'server_error', error_description: 'Internal server error' })
-  return reply.code(body.statusCode).send({ error: 'invalid_request', error_description: body.message })
+  if (err.validation !== undefined) return reply.code(400).send({ error: 'invalid_request', error_description: err.message })
+  const { body, retryAfter } = toErrorAnswer(err, request)
+  const error = catalogued(body.code)?.wire.oauth
+  if (body.statusCode === 503 || retryAfter !== undefined) reply.header('retry-after', String(retryAfter ?? 1))
+  if (error !== undefined) return reply.code(STATUS[error] ?? 400).send({ error, error_description: body.message })
+  return reply.code(body.statusCode).send({ error: body.statusCode >= 500 ? 'server_error' : 'invalid_request', error_description: body.message })
 }

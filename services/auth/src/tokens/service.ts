@@ -150,7 +150,7 @@ export function createTokenService (deps: TokenServiceDeps) {
       if (req.scope !== undefined) {
         const granted = new Set(result.scope.split(' '))
         const wanted = req.scope.split(' ').filter((s) => s !== '')
-        if (wanted.some((s) => !granted.has(s))) throw Object.assign(new errors.RATCHET_INVALID_REFRESH_TOKEN('the requested scope exceeds the granted scope'), { oauthError: 'invalid_scope' })
+        if (wanted.some((s) => !granted.has(s))) throw new errors.RATCHET_INVALID_SCOPE('the requested scope exceeds the granted scope')
         scope = wanted.join(' ')
       }
       return respond(claims.sid, result, scope, nowMs)
