@@ -8,6 +8,7 @@ import redisPlugin from './plugins/redis.js'
 import { createKeyManager } from './keys/manager.js'
 import { startKeyRotation } from './keys/rotate.js'
 import { createJwt } from './tokens/jwt.js'
+import jwtPlugin from './plugins/jwt.js'
 import { createTokenService } from './tokens/service.js'
 import { createSessionStore } from './stores/sessions.js'
 import { createUserStore } from './stores/users.js'
@@ -65,7 +66,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
 
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
-  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
+  await app.register(jwtPlugin, { ring: keys.ring })
+  const jwt = createJwt(app.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const users = createUserStore(redis)
   const outbox = createOutbox(redis)

@@ -7,6 +7,7 @@ import { redisKeys } from '@ratchet/shared'
 import { Redis } from 'ioredis'
 import { createKeyManager } from '../src/keys/manager.js'
 import { createJwt } from '../src/tokens/jwt.js'
+import jwtPlugin from '../src/plugins/jwt.js'
 import { createTokenService } from '../src/tokens/service.js'
 import { createSessionStore } from '../src/stores/sessions.js'
 import { createUserStore } from '../src/stores/users.js'
@@ -37,7 +38,10 @@ async function build (t: Test) {
   // stronger than the hashes made below with `weak`: "current parameters" is visible
   const params = { memoryCost: 19456, timeCost: 3, parallelism: 1 }
   const passwords = createPasswords(params, 2)
-  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
+  // the token service signs through @fastify/jwt's namespaces, which live on an app
+  const jwtApp = Fastify({ logger: false })
+  await jwtApp.register(jwtPlugin, { ring: keys.ring })
+  const jwt = createJwt(jwtApp.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
   const tokens = createTokenService({ config, jwt, sessions, outbox, now: clock.now })
   const backoff = createLoginBackoff(redis, { free: config.LOGIN_FREE_FAILURES, maxMs: config.LOGIN_BACKOFF_MAX * 1000, ttlMs: config.LOGIN_FAILURE_TTL * 1000 })
   const accounts = createAccountService({ users, passwords, tokens, outbox, backoff, now: clock.now, log: () => log })

@@ -1,9 +1,6 @@
-import { createDecoder, createSigner, createVerifier, TokenError } from 'fast-jwt'
+import type { JWT } from '@fastify/jwt'
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
-
-type Signer = (payload: object) => string
-type Verifier = (token: string) => unknown
 
 export type JwtFault = 'malformed' | 'signature' | 'expired' | 'claims'
 
@@ -12,26 +9,29 @@ export class JwtError extends Error {
   constructor (readonly fault: JwtFault, message: string) { super(message) }
 }
 
-const decodeComplete = createDecoder({ complete: true })
-
 interface Header { kid?: unknown, typ?: unknown, alg?: unknown }
 
-function headerOf (token: string): Header {
-  try {
-    return (decodeComplete(token) as { header: Header }).header
-  } catch {
-    throw new JwtError('malformed', 'the token is not a well-formed JWT')
-  }
+// fast-jwt's error codes (@fastify/jwt's app.jwt.*.verify throws them as they are),
+// mapped here, once, by code. Whatever else a malformed token makes the library
+// throw is still a token that does not verify: a 401, never a 500.
+const FAULTS: Record<string, [JwtFault, string]> = {
+  FAST_JWT_EXPIRED: ['expired', 'the token expired'],
+  FAST_JWT_INVALID_SIGNATURE: ['signature', 'the signature does not verify'],
+  FAST_JWT_MISSING_SIGNATURE: ['signature', 'the signature does not verify'],
+  FAST_JWT_MALFORMED: ['malformed', 'the token is not a well-formed JWT'],
+  FAST_JWT_INVALID_TYPE: ['malformed', 'the token is not a well-formed JWT'],
+  FAST_JWT_INVALID_PAYLOAD: ['malformed', 'the token is not a well-formed JWT']
 }
 
 function mapError (err: unknown): JwtError {
   if (err instanceof JwtError) return err
-  const code = err instanceof TokenError ? err.code : ''
-  if (code === TokenError.codes.expired) return new JwtError('expired', 'the token expired')
-  if (code === TokenError.codes.invalidSignature) return new JwtError('signature', 'the signature does not verify')
-  if (code === TokenError.codes.malformed || code === TokenError.codes.invalidType) return new JwtError('malformed', 'the token is not a well-formed JWT')
-  return new JwtError('claims', 'the token was not issued for this use')
+  const code = (err as { code?: unknown } | null)?.code
+  const known = typeof code === 'string' ? FAULTS[code] : undefined
+  return known !== undefined ? new JwtError(known[0], known[1]) : new JwtError('claims', 'the token was not issued for this use')
 }
+
+/** The two @fastify/jwt namespaces (plugins/jwt.ts). */
+export interface JwtNamespaces { access: JWT, refresh: JWT }
 
 export interface JwtOptions {
   issuer: string
@@ -47,46 +47,32 @@ export interface JwtOptions {
  * audience is the issuer itself, so neither can pass for the other (different
  * typ, alg family, audience and key).
  */
-export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
-  const signers = new Map<string, Signer>()
-  const verifiers = new Map<string, Verifier>()
+export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, opts: JwtOptions) {
   const leewayMs = opts.leewaySeconds * 1000
   const now = opts.now ?? Date.now
 
-  function accessSigner (ring: KeyRing): Signer {
-    const k = ring.signingKey
-    let s = signers.get(k.kid)
-    if (s === undefined) {
-      s = createSigner({ key: ring.signingPem(), algorithm: k.alg, kid: k.kid, header: { alg: k.alg, typ: ACCESS_TOKEN_TYP } })
-      signers.set(k.kid, s)
+  function headerOf (token: string): Header {
+    try {
+      const decoded = namespaces.access.decode<{ header: Header }>(token, { complete: true })
+      if (decoded === null || typeof decoded.header !== 'object' || decoded.header === null) throw new Error('no header')
+      return decoded.header
+    } catch {
+      throw new JwtError('malformed', 'the token is not a well-formed JWT')
     }
-    return s
   }
 
-  function refreshSigner (ring: KeyRing): Signer {
-    const k = ring.refreshKey
-    let s = signers.get(k.kid)
-    if (s === undefined) {
-      s = createSigner({ key: ring.refreshSecret(k.kid)!, algorithm: 'HS256', kid: k.kid, header: { alg: 'HS256', typ: REFRESH_TOKEN_TYP } })
-      signers.set(k.kid, s)
-    }
-    return s
-  }
-
-  function verifierFor (kind: 'access' | 'refresh', kid: string, ignoreExpiration: boolean): Verifier {
+  // the key is named on every call: the ring rotates under @fastify/jwt's boot-time keys
+  function verifyOptions (kind: 'access' | 'refresh', kid: string, ignoreExpiration: boolean) {
     const ring = getRing()
-    const cacheKey = `${kind}:${kid}:${ignoreExpiration ? 1 : 0}`
-    const cached = verifiers.get(cacheKey)
-    // a cached verifier is only reused while its key is still on the ring
-    const onRing = kind === 'access' ? ring.accessKey(kid) : ring.refreshSecret(kid)
-    if (onRing === undefined) throw new JwtError('signature', 'the token names an unknown key')
-    if (cached !== undefined) return cached
     const common = { clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer }
-    const v = kind === 'access'
-      ? createVerifier({ ...common, key: (onRing as { publicPem: string }).publicPem, algorithms: [(onRing as { key: { alg: string } }).key.alg as 'ES256'], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id'] })
-      : createVerifier({ ...common, key: onRing as Buffer, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] })
-    verifiers.set(cacheKey, v)
-    return v
+    if (kind === 'access') {
+      const k = ring.accessKey(kid)
+      if (k === undefined) throw new JwtError('signature', 'the token names an unknown key')
+      return { ...common, key: k.publicPem, algorithms: [k.key.alg], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id'] }
+    }
+    const secret = ring.refreshSecret(kid)
+    if (secret === undefined) throw new JwtError('signature', 'the token names an unknown key')
+    return { ...common, key: secret, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] }
   }
 
   // expiry is checked against the wall clock (fast-jwt's own), with the leeway
@@ -94,8 +80,7 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     const header = headerOf(token)
     if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
     try {
-      const v = verifierFor(kind, header.kid, ignoreExpiration)
-      const claims = v(token) as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
+      const claims = namespaces[kind].verify<T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }>(token, verifyOptions(kind, header.kid, ignoreExpiration) as Parameters<JWT['verify']>[1])
       // fast-jwt checks iat only against maxAge: a token from the future is not ours
       if (typeof claims.iat !== 'number' || claims.iat * 1000 > now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
       if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
@@ -107,9 +92,21 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     }
   }
 
+  function signAccess (claims: AccessTokenClaims): string {
+    const ring = getRing()
+    const k = ring.signingKey
+    return namespaces.access.sign(claims, { key: ring.signingPem(), algorithm: k.alg, kid: k.kid, header: { alg: k.alg, typ: ACCESS_TOKEN_TYP } })
+  }
+
+  function signRefresh (claims: RefreshTokenClaims): string {
+    const ring = getRing()
+    const k = ring.refreshKey
+    return namespaces.refresh.sign(claims, { key: ring.refreshSecret(k.kid), algorithm: 'HS256', kid: k.kid, header: { alg: 'HS256', typ: REFRESH_TOKEN_TYP } })
+  }
+
   return {
-    signAccess: (claims: AccessTokenClaims): string => accessSigner(getRing())(claims),
-    signRefresh: (claims: RefreshTokenClaims): string => refreshSigner(getRing())(claims),
+    signAccess,
+    signRefresh,
     verifyAccess: (token: string, opt: { ignoreExpiration?: boolean } = {}): AccessTokenClaims =>
       verify<AccessTokenClaims>('access', token, opt.ignoreExpiration ?? false),
     verifyRefresh: (token: string, opt: { ignoreExpiration?: boolean } = {}): RefreshTokenClaims =>
