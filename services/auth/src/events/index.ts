@@ -53,7 +53,7 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
     // a server that lost its store behind a load balancer): put it back
     onPublishFailure: () => { if (!preparing && current !== undefined) prepare(current).catch(() => {}) }
   })
-  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, log: elog, whenConnected: link.whenConnected })
+  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, log: elog, whenConnected: link.whenConnected, leewaySeconds: config.CLOCK_LEEWAY })
 
   // after every (re)connection: the server may have come back without the stream
   async function prepare (nc: NatsConnection, attempt = 1): Promise<void> {
