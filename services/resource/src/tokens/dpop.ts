@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { createDpopVerifier, dpopChallenge, DpopProofError, errors, MemoryReplayCache, parseBearerChallenge, requestHtu } from '@ratchet/shared'
-import { REALM, type BearerFailure } from './errors.js'
+import { REALM, type BearerFailure } from '@ratchet/fastify'
 
 export interface ResourceDpopOptions {
   algs: readonly string[]
