@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { trustProxyOf, type AuthConfig } from '@ratchet/shared'
+import { closeRedis, logRedisErrors, trustProxyOf, type AuthConfig } from '@ratchet/shared'
 import { createRedis, connectRedis } from './plugins/redis.js'
 import { registerErrorHandler } from './plugins/errors.js'
 import { createKeyManager } from './keys/manager.js'
@@ -52,8 +52,9 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   registerErrorHandler(app)
 
   const redis = createRedis(config)
-  redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis connection error') })
-  app.addHook('onClose', async () => { redis.disconnect() })
+  logRedisErrors(redis, app.log)
+  // added first, so it runs last (onClose hooks run in reverse): the others may still use it
+  app.addHook('onClose', async () => { await closeRedis(redis) })
   await connectRedis(redis)
 
   const keys = await createKeyManager(config, redis, app.log, now)

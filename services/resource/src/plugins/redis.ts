@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { createRedisClient } from '@ratchet/shared'
+import { closeRedis, createRedisClient } from '@ratchet/shared'
 
 declare module 'fastify' {
   interface FastifyInstance { redis: Redis }
@@ -42,8 +42,7 @@ async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions) {
   app.decorate('redis', redis)
   app.addHook('onClose', async () => {
     closing = true
-    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect())
-    else redis.disconnect()
+    await closeRedis(redis)
   })
 }
 
