@@ -19,5 +19,7 @@ export const redisKeys = {
   /** stream: events waiting for the relay to publish them to NATS */
   outbox: () => 'outbox',
   /** string: per-account failed-login counter */
-  loginFailures: (email: string) => `login-failures:{${email}}`
+  loginFailures: (email: string) => `login-failures:{${email}}`,
+  /** hash: failed-login counter of an account on one known device (its device cookie) */
+  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`
 } as const
