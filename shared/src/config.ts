@@ -64,7 +64,17 @@ export const AuthEnv = Type.Object({
   /** Failures are forgotten this long after the last one (and at once on a successful login). */
   LOGIN_FAILURE_TTL: Seconds(3600, 1),
   /** Copies of the event stream the auth service creates: 3 on a NATS cluster, so a node can go (see docs/scale.md). */
-  NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 })
+  NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+  /** Shared Signals receivers allowed to manage a stream, `id:secret,id2:secret2` (HTTP Basic); empty: no receiver (see docs/signals.md). */
+  SSF_RECEIVERS: Type.String({ pattern: '^([^:,]+:[^,]+(,[^:,]+:[^,]+)*)?$', default: '' }),
+  /** A regular expression a stream's endpoint_url must match in full; empty: any http(s) URL (see SECURITY.md). */
+  SSF_RECEIVER_URL_PATTERN: Type.String({ default: '' }),
+  /** How long a SET is retried before it is given up (seconds). */
+  SSF_DELIVERY_MAX_AGE: Seconds(86400, 1),
+  /** How long one push waits for the receiver's answer (seconds). */
+  SSF_DELIVERY_TIMEOUT: Seconds(5, 1),
+  /** The longest wait between two attempts at a receiver that keeps failing (seconds). */
+  SSF_RETRY_MAX_INTERVAL: Seconds(300, 1)
 })
 
 export const ResourceEnv = Type.Object({

@@ -21,7 +21,11 @@ export const errors = {
   RATCHET_RATE_LIMITED: createError<[number]>('RATCHET_RATE_LIMITED', 'Too many requests, retry in %d seconds', 429),
   RATCHET_LOGIN_THROTTLED: createError<[number]>('RATCHET_LOGIN_THROTTLED', 'Too many failed sign-ins for this account, retry in %d seconds', 429),
   RATCHET_REFRESH_TOKEN_REQUIRED: createError('RATCHET_REFRESH_TOKEN_REQUIRED', 'body must have property refresh_token (or send the refresh-token cookie)', 400),
-  RATCHET_CSRF_REJECTED: createError<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', 403)
+  RATCHET_CSRF_REJECTED: createError<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', 403),
+  RATCHET_SSF_UNAUTHORIZED: createError('RATCHET_SSF_UNAUTHORIZED', 'Shared Signals receiver credentials required (HTTP Basic)', 401),
+  RATCHET_SSF_INVALID_STREAM: createError<[string]>('RATCHET_SSF_INVALID_STREAM', 'Invalid stream configuration: %s', 400),
+  RATCHET_SSF_STREAM_EXISTS: createError('RATCHET_SSF_STREAM_EXISTS', 'This receiver already has a stream: read, update or delete it', 409),
+  RATCHET_SSF_STREAM_NOT_FOUND: createError('RATCHET_SSF_STREAM_NOT_FOUND', 'No such stream for this receiver', 404)
 } as const
 
 export type ErrorCode = keyof typeof errors

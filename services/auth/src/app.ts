@@ -12,6 +12,7 @@ import { createSessionStore } from './stores/sessions.js'
 import { createUserStore } from './stores/users.js'
 import { createOutbox } from './events/outbox.js'
 import { startEvents } from './events/index.js'
+import { createSignals } from './signals/index.js'
 import { createPasswords } from './passwords.js'
 import { accountRoutes } from './routes/accounts.js'
 import { refreshRoutes } from './routes/refresh.js'
@@ -77,8 +78,11 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     onRefresh: metrics.refresh
   })
 
-  const events = await startEvents({ config, redis, sessions, log: app.log })
-  app.addHook('onClose', async () => { await events.close() })
+  // Shared Signals: fed by its own durable consumer of the event stream
+  const signals = createSignals({ config, redis, ring: keys.ring, registry: metrics.registry, log: app.log })
+  const events = await startEvents({ config, redis, sessions, log: app.log, handlers: [signals.feed] })
+  app.addHook('onClose', async () => { await Promise.all([events.close(), signals.close()]) })
+  signals.start()
 
   const deps: RouteDeps = {
     config,
@@ -103,5 +107,6 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await app.register(metadataRoutes, deps)
   await app.register(oauthRoutes, deps)
   await app.register(healthRoutes, deps)
+  await app.register(signals.routes)
   return app
 }

@@ -6,7 +6,7 @@ import type { SessionStore } from '../stores/sessions.js'
 import { createNatsLink } from './nats.js'
 import { ensureStream, retentionSeconds } from './stream.js'
 import { createRelay } from './relay.js'
-import { createRevoker } from './consumer.js'
+import { createEventConsumer, createRevoker, type EventHandler } from './consumer.js'
 
 export { eventCounters } from './counters.js'
 
@@ -15,6 +15,8 @@ export interface EventsOptions {
   redis: Redis
   sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
   log: FastifyBaseLogger
+  /** further durable consumers of the stream (the Shared Signals feed), run beside the revoker */
+  handlers?: EventHandler[]
 }
 
 /** Dedup window on the event id: far longer than a relay takes to retry a publish. */
@@ -25,7 +27,7 @@ const DUPLICATE_WINDOW_SECONDS = 120
  * connection), the outbox relay, and the durable consumer that revokes sessions.
  * Returns at once; NATS may come later. Ready once connected and the stream is in place.
  */
-export async function startEvents ({ config, redis, sessions, log }: EventsOptions) {
+export async function startEvents ({ config, redis, sessions, log, handlers = [] }: EventsOptions) {
   const elog = log.child({ component: 'events' })
   const link = createNatsLink({ servers: config.NATS_URL, name: 'ratchet-auth', log: elog })
   const spec = {
@@ -53,7 +55,9 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
     // a server that lost its store behind a load balancer): put it back
     onPublishFailure: () => { if (!preparing && current !== undefined) prepare(current).catch(() => {}) }
   })
-  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, log: elog, whenConnected: link.whenConnected })
+  const consumerOptions = { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, log: elog, whenConnected: link.whenConnected }
+  const revoker = createRevoker({ ...consumerOptions, sessions })
+  const consumers = [revoker, ...handlers.map((h) => createEventConsumer(consumerOptions, h))]
 
   // after every (re)connection: the server may have come back without the stream
   async function prepare (nc: NatsConnection, attempt = 1): Promise<void> {
@@ -65,8 +69,8 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
       preparing = false
       streamReady = true
       // consume only once the stream exists (first time), and look again after a reconnect
-      if (revokerStarted) revoker.restart()
-      else { revokerStarted = true; revoker.start() }
+      if (revokerStarted) for (const c of consumers) c.restart()
+      else { revokerStarted = true; for (const c of consumers) c.start() }
     } catch (err) {
       streamReady = false
       if (attempt === 1) elog.warn({ stream: spec.name, reason: (err as Error).message }, 'cannot create or check the event stream; retrying')
@@ -85,7 +89,7 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
     async close (): Promise<void> {
       closing = true
       if (retry !== undefined) clearTimeout(retry)
-      await Promise.all([relay.stop(), revoker.stop()])
+      await Promise.all([relay.stop(), ...consumers.map(async (c) => { await c.stop() })])
       await link.close()
     }
   }
