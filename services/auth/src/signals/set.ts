@@ -76,7 +76,7 @@ export function verificationSet (streamId: string, state: string | undefined, no
 /**
  * Signs SETs with the access-token key that signs now (its kid is in the JWKS),
  * so a SET retried after a key rotation still verifies. No `sub`, no `exp`
- * (SSF 1.0 §4.1.2, §4.1.7).
+ * (SSF 1.0 §4.1.2, §4.1.7); `iat` is the body's (fast-jwt keeps a given one).
  */
 export function createSetSigner (getRing: () => KeyRing) {
   const signers = new Map<string, (payload: object) => string>()
@@ -85,7 +85,7 @@ export function createSetSigner (getRing: () => KeyRing) {
     const k = ring.signingKey
     let sign = signers.get(k.kid)
     if (sign === undefined) {
-      sign = createSigner({ key: ring.signingPem(), algorithm: k.alg, kid: k.kid, header: { alg: k.alg, typ: SET_TYP }, noTimestamp: true })
+      sign = createSigner({ key: ring.signingPem(), algorithm: k.alg, kid: k.kid, header: { alg: k.alg, typ: SET_TYP } })
       signers.set(k.kid, sign)
     }
     return sign({ iss, aud, ...body })

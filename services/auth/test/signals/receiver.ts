@@ -14,7 +14,7 @@ export interface ReceivedSet {
 
 export interface Receiver {
   url: string
-  /** every SET accepted (answered 202), in arrival order, signature verified */
+  /** every SET accepted (answered 202), signature verified */
   accepted: ReceivedSet[]
   /** every POST, accepted or not */
   attempts: number
@@ -51,17 +51,18 @@ export async function startReceiver (t: Test, transmitter: { issuer: string, jwk
     const token = Buffer.concat(chunks).toString('utf8')
     r.attempts++
     const status = answerWith(req)
-    if (status === 202 || status === 200) {
-      if (req.headers['content-type'] !== 'application/secevent+jwt') r.invalid.push(`content-type ${String(req.headers['content-type'])}`)
-      try {
-        const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: transmitter.issuer, audience: transmitter.audience, typ: 'secevent+jwt' })
-        r.accepted.push({ token, header: protectedHeader as Record<string, unknown>, payload, at: Date.now() })
-      } catch (err) {
-        r.invalid.push((err as Error).message)
-      }
-    }
+    const at = Date.now()
+    // answer first: the transmitter's timeout is about the receipt, not our JOSE work
     res.writeHead(status, status === 400 ? { 'content-type': 'application/json' } : {})
     res.end(status === 400 ? JSON.stringify({ err: 'invalid_request', description: 'test' }) : undefined)
+    if (status !== 202 && status !== 200) return
+    if (req.headers['content-type'] !== 'application/secevent+jwt') r.invalid.push(`content-type ${String(req.headers['content-type'])}`)
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: transmitter.issuer, audience: transmitter.audience, typ: 'secevent+jwt' })
+      r.accepted.push({ token, header: protectedHeader as Record<string, unknown>, payload, at })
+    } catch (err) {
+      r.invalid.push((err as Error).message)
+    }
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
