@@ -17,6 +17,7 @@ FROM ${NODE_IMAGE} AS deps-auth
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
 RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/auth -w @ratchet/shared \
@@ -27,6 +28,7 @@ FROM ${NODE_IMAGE} AS deps-resource
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
 RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/resource -w @ratchet/shared \
@@ -38,6 +40,7 @@ WORKDIR /app
 # Manifests first, so the npm ci layer is reused until a lockfile or manifest changes.
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
 RUN npm ci --no-audit --no-fund
@@ -54,6 +57,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json ./
 COPY shared/package.json shared/
+COPY shared/client/package.json shared/client/
 COPY --from=build /app/shared/dist shared/dist
 # Files stay owned by root and read-only to the service: it writes nothing to disk.
 USER node

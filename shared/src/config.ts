@@ -23,8 +23,15 @@ export const BaseEnv = Type.Object({
   /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); empty: no CORS headers at all. */
   /** Fastify trustProxy: empty (off), `true`, or the proxies' addresses/CIDRs (comma-separated); rate limits key on the client IP it yields. */
   TRUST_PROXY: Type.String({ default: '' }),
-  CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' })
+  CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' }),
+  /** The web app's origin (services/web), allowed by CORS beside CORS_ORIGINS; empty: none. */
+  WEB_ORIGIN: Type.String({ pattern: '^(https?://[^,/\\s]+)?$', default: 'http://localhost:3000' })
 })
+
+/** The browser origins CORS allows: WEB_ORIGIN and every one in CORS_ORIGINS. */
+export function browserOrigins (config: Pick<BaseConfig, 'CORS_ORIGINS' | 'WEB_ORIGIN'>): string[] {
+  return [...new Set([config.WEB_ORIGIN, ...config.CORS_ORIGINS.split(',')].filter((o) => o !== ''))]
+}
 
 export const AuthEnv = Type.Object({
   ...BaseEnv.properties,
@@ -65,6 +72,8 @@ export const AuthEnv = Type.Object({
   LOGIN_FAILURE_TTL: Seconds(3600, 1),
   /** Copies of the event stream the auth service creates: 3 on a NATS cluster, so a node can go (see docs/scale.md). */
   NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+  /** Live sessions one user may hold; a login past it ends the least recently used (see docs/security.md). */
+  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
   /** Shared Signals receivers allowed to manage a stream, `id:secret,id2:secret2` (HTTP Basic); empty: no receiver (see docs/signals.md). */
   SSF_RECEIVERS: Type.String({ pattern: '^([^:,]+:[^,]+(,[^:,]+:[^,]+)*)?$', default: '' }),
   /** A regular expression a stream's endpoint_url must match in full; empty: any http(s) URL (see SECURITY.md). */

@@ -10,7 +10,7 @@ export const redisKeys = {
   email: (email: string) => `email:{${email}}`,
   /** hash: the session's state (current/previous refresh jti, times, scope) */
   session: (uid: string, sid: string) => `session:{${uid}}:${sid}`,
-  /** sorted set: sid scored by the session's absolute expiry (ms) */
+  /** sorted set: sid scored by the session's idle expiry (ms; the session key's own expiry) */
   sessions: (uid: string) => `sessions:{${uid}}`,
   /** hash: note id -> JSON note */
   notes: (uid: string) => `notes:{${uid}}`,

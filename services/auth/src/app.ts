@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { trustProxyOf, type AuthConfig } from '@ratchet/shared'
+import { browserOrigins, trustProxyOf, type AuthConfig } from '@ratchet/shared'
 import { createRedis, connectRedis } from './plugins/redis.js'
 import { registerErrorHandler } from './plugins/errors.js'
 import { createKeyManager } from './keys/manager.js'
@@ -96,7 +96,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await app.register(docsPlugin)
   await app.register(metricsPlugin, { metrics })
   await app.register(requestLogPlugin)
-  await app.register(securityPlugin, { origins: config.CORS_ORIGINS })
+  await app.register(securityPlugin, { origins: browserOrigins(config) })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added
   await app.register(rateLimitPlugin, { config, redis })

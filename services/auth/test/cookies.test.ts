@@ -102,12 +102,14 @@ t.test('refresh with neither a body token nor a cookie names what is missing', a
   t.match(r.body, { code: 'RATCHET_REFRESH_TOKEN_REQUIRED', message: /refresh_token/ })
 })
 
-t.test('logout with the cookie ends the session, clears the cookie and sends Clear-Site-Data', async (t) => {
+t.test('logout with the cookie ends the session and clears that cookie only, without Clear-Site-Data', async (t) => {
   const s = await startAuthAtIssuer(t)
   const { cookie } = await cookieLogin(t, s)
   const out = await call(`${s.url}/v1/logout`, { body: {}, headers: withCookie(cookie.value, { origin: s.url, 'x-ratchet-csrf': '1' }) })
   t.equal(out.status, 204)
-  t.equal(out.headers.get('clear-site-data'), '"cookies", "storage"')
+  // Clear-Site-Data "cookies" would wipe the web app's own cookies (the whole site's)
+  t.equal(out.headers.get('clear-site-data'), null)
+  t.same(out.headers.getSetCookie().map((c) => c.split('=')[0]), ['__Host-ratchet_rt'], 'no other cookie is touched')
   const cleared = refreshCookie(out.headers)
   t.equal(cleared?.value, '', 'the cookie is overwritten empty')
   t.match(cleared?.attributes, /Expires=Thu, 01 Jan 1970/)
@@ -132,11 +134,22 @@ t.test('CORS answers only allow-listed origins, with credentials and our headers
   t.equal(foreign.headers.get('access-control-allow-origin'), null, 'a foreign origin gets no CORS grant')
 })
 
-t.test('with CORS_ORIGINS empty there are no CORS headers at all', async (t) => {
-  const s = await startAuth(t)
+t.test('with CORS_ORIGINS and WEB_ORIGIN empty there are no CORS headers at all', async (t) => {
+  const s = await startAuth(t, { WEB_ORIGIN: '' })
   const r = await fetch(`${s.url}/.well-known/jwks.json`, { headers: { origin: APP } })
   t.equal(r.status, 200)
   t.equal(r.headers.get('access-control-allow-origin'), null)
+})
+
+t.test('the web app\'s default origin (WEB_ORIGIN) is allowed with credentials, and may refresh with the cookie', async (t) => {
+  const web = 'http://localhost:3000'
+  const s = await startAuthAtIssuer(t)
+  const preflight = await fetch(`${s.url}/v1/refresh`, { method: 'OPTIONS', headers: { origin: web, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-ratchet-csrf,x-ratchet-token-delivery' } })
+  t.equal(preflight.headers.get('access-control-allow-origin'), web)
+  t.equal(preflight.headers.get('access-control-allow-credentials'), 'true')
+  const { cookie } = await cookieLogin(t, s)
+  const refreshed = await call(`${s.url}/v1/refresh`, { body: {}, headers: withCookie(cookie.value, { origin: web, 'x-ratchet-csrf': '1', ...ask }) })
+  t.equal(refreshed.status, 200, 'its Origin is trusted for the cookie')
 })
 
 t.test('every response carries helmet security headers', async (t) => {
@@ -165,4 +178,7 @@ t.test('the resource service sends the same security headers and CORS only to al
   t.equal(live.headers.get('access-control-allow-credentials'), null, 'bearer tokens only: no cookies cross-origin')
   const foreign = await fetch(`${url}/health/live`, { headers: { origin: 'https://evil.example' } })
   t.equal(foreign.headers.get('access-control-allow-origin'), null)
+  const web = await fetch(`${url}/health/live`, { headers: { origin: 'http://localhost:3000' } })
+  t.equal(web.headers.get('access-control-allow-origin'), 'http://localhost:3000', 'WEB_ORIGIN by default')
+  t.equal(web.headers.get('access-control-allow-credentials'), null)
 })

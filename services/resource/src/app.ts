@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
+import { browserOrigins, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
 import errorsPlugin from './plugins/errors.js'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
@@ -46,11 +46,11 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   const retry = opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {}
 
   await app.register(errorsPlugin)
-  // secure headers on every response; CORS only for the CORS_ORIGINS allow-list, without
+  // secure headers on every response; CORS only for WEB_ORIGIN and CORS_ORIGINS, without
   // credentials: this service takes bearer tokens, never cookies (see docs/security.md)
   const headers = securityHeaders()
   app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
-  const origins = config.CORS_ORIGINS.split(',').filter((o) => o !== '')
+  const origins = browserOrigins(config)
   if (origins.length > 0) await app.register(cors, { origin: origins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['www-authenticate', 'retry-after'], maxAge: 600 })
   await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, clusterNodes: config.REDIS_CLUSTER_NODES })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import cookie from '@fastify/cookie'
 import { Type, type TObject } from 'typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { errors, type AuthConfig, type TokenResponse } from '@ratchet/shared'
+import { browserOrigins, errors, type AuthConfig, type TokenResponse } from '@ratchet/shared'
 
 /**
  * `__Host-`: the browser only accepts it with Secure, Path=/ and no Domain, so
@@ -31,12 +31,12 @@ const originOf = (url: string) => new URL(url).origin
  * CORS preflight that only allow-listed origins pass, and the Origin must be
  * one we trust. SameSite=Strict is a third layer, not the only one.
  */
-export function readRefreshCookie (request: FastifyRequest, config: Pick<AuthConfig, 'CORS_ORIGINS' | 'ISSUER'>): string | undefined {
+export function readRefreshCookie (request: FastifyRequest, config: Pick<AuthConfig, 'CORS_ORIGINS' | 'WEB_ORIGIN' | 'ISSUER'>): string | undefined {
   const token = request.cookies[REFRESH_COOKIE]
   if (token === undefined || token === '') return undefined
   if (request.headers[CSRF_HEADER] !== '1') throw new errors.RATCHET_CSRF_REJECTED(`the ${CSRF_HEADER}: 1 header is required with the cookie`)
   const origin = request.headers.origin
-  const trusted = [originOf(config.ISSUER), ...config.CORS_ORIGINS.split(',').filter((o) => o !== '')]
+  const trusted = [originOf(config.ISSUER), ...browserOrigins(config)]
   if (origin === undefined || !trusted.includes(origin)) throw new errors.RATCHET_CSRF_REJECTED('the Origin is not allowed')
   return token
 }

@@ -5,8 +5,8 @@ import { securityHeaders } from '@ratchet/shared'
 import { CSRF_HEADER, DELIVERY_HEADER } from './cookies.js'
 
 export interface SecurityOptions {
-  /** CORS_ORIGINS: comma-separated exact origins; empty means no CORS at all */
-  origins: string
+  /** WEB_ORIGIN and CORS_ORIGINS (see browserOrigins); none means no CORS at all */
+  origins: string[]
 }
 
 /**
@@ -18,10 +18,9 @@ export interface SecurityOptions {
 async function securityPlugin (app: FastifyInstance, { origins }: SecurityOptions) {
   const headers = securityHeaders()
   app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
-  const allowed = origins.split(',').filter((o) => o !== '')
-  if (allowed.length === 0) return
+  if (origins.length === 0) return
   await app.register(cors, {
-    origin: allowed,
+    origin: origins,
     credentials: true,
     methods: ['GET', 'POST', 'DELETE'],
     allowedHeaders: ['content-type', 'authorization', CSRF_HEADER, DELIVERY_HEADER],

@@ -38,26 +38,31 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
       who = tokens.verifyRefreshSignature(cookie)
     }
     await tokens.revokeSession(who.sub, who.sid, RevocationReason.logout)
-    // Clear-Site-Data clears it too, but not every browser honours that header
+    // Only our cookie: Clear-Site-Data "cookies" would wipe every cookie of the site,
+    // the web app's own included (and on other subdomains of it)
     if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
-    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+    return reply.code(204).send(null)
   })
 
   app.post('/v1/logout-all', {
     schema: { tags: ['sessions'], summary: 'End every session of the user', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), 401: ErrorResponse } }
   }, async (request, reply) => {
+    // An expired token may end its own session (/v1/logout) but others only
+    // while that session lives: a token leaked long ago must not end newer ones.
     const claims = authenticate(request, true)
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
     // every session that started up to now; a login a moment later survives
     await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
-    return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
+    if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
+    return reply.code(204).send(null)
   })
 
   app.get('/v1/sessions', {
     schema: { tags: ['sessions'], summary: "The user's active sessions", security: [{ bearerAuth: [] }], response: { 200: Type.Object({ sessions: Type.Array(Session) }), 401: ErrorResponse } }
   }, async (request) => {
     const claims = authenticate(request, false)
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
     const list = await tokens.listSessions(claims.sub)
-    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
     return { sessions: list.map((s) => ({ ...s, current: s.sid === claims.sid })) }
   })
 
@@ -71,9 +76,9 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     }
   }, async (request, reply) => {
     const claims = authenticate(request, false)
-    const list = await tokens.listSessions(claims.sub)
-    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
-    if (!list.some((s) => s.sid === request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
+    // two key lookups, not a walk of the user's sessions
+    if (!await tokens.sessionLives(claims.sub, request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
     await tokens.revokeSession(claims.sub, request.params.sid, RevocationReason.sessionDeleted)
     return reply.code(204).send(null)
   })

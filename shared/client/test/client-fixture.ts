@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { bearerChallenge, EXPIRED_TOKEN_DESCRIPTION } from '../src/bearer.js'
+import { bearerChallenge, EXPIRED_TOKEN_DESCRIPTION } from '@ratchet/shared'
 
 export const PASSWORD = 'correct horse battery'
 /** The auth service's refresh-token cookie. // wire contract */

@@ -1,4 +1,4 @@
-import { decodePayload } from '../tokens.js'
+import { decodePayload } from './wire.js'
 
 /**
  * When (ms since the epoch, on the server's clock) an access token should be

@@ -1,4 +1,4 @@
-import type { TokenResponse } from '../tokens.js'
+import type { TokenResponse } from './wire.js'
 import { CLIENT_ERROR_CODES, RatchetClientError } from './errors.js'
 
 /** The `fetch` signature the client needs; the platform's `fetch` fits. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { broadcastLock, createClient, defaultLock, localLock, memoryStorage, webStorage, type ClientEvents, type RefreshLock } from '../src/client/index.js'
+import { broadcastLock, createClient, defaultLock, localLock, memoryStorage, webStorage, type ClientEvents, type RefreshLock } from '@ratchet/client'
 import { failures, PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 /** Runs `n` overlapping critical sections through the locks, round robin; answers the most that ran at once. */

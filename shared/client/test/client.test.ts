@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '../src/client/index.js'
+import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '@ratchet/client'
 import { PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 t.test('login stores the tokens and fetch sends the access token as a bearer', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '../src/client/index.js'
+import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents } from '@ratchet/client'
 import { failures, PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 async function signedIn (t: { teardown: (fn: () => Promise<void> | void) => void }, fixtureOpts: Parameters<typeof startFixture>[1], clientOpts: Partial<Parameters<typeof createClient>[0]> = {}) {

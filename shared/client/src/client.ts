@@ -1,5 +1,5 @@
-import { EXPIRED_TOKEN_DESCRIPTION, parseBearerChallenge } from '../bearer.js'
-import { decodePayload, type TokenResponse } from '../tokens.js'
+import { EXPIRED_TOKEN_DESCRIPTION, parseBearerChallenge } from './wire.js'
+import { decodePayload, type TokenResponse } from './wire.js'
 import { defaultLock } from './default-lock.js'
 import { createEmitter, type ClientEvents, type Listener } from './emitter.js'
 import { CLIENT_ERROR_CODES, RatchetClientError } from './errors.js'
