@@ -97,7 +97,7 @@ export function signalRoutes (deps: SignalRouteDeps) {
 
   function receiverOf (request: FastifyRequest): string {
     const id = basicClientId(deps.receivers, request.headers.authorization)
-    if (id === undefined) throw Object.assign(new errors.RATCHET_SSF_UNAUTHORIZED(), { wwwAuthenticate: 'Basic realm="ssf", charset="UTF-8"' })
+    if (id === undefined) throw Object.assign(new errors.RATCHET_SSF_UNAUTHORIZED(), { challenge: 'Basic realm="ssf", charset="UTF-8"' })
     return id
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
 import type { SessionStore, SessionState } from '../stores/sessions.js'
 import type { Outbox } from '../events/outbox.js'
+import { invalidToken } from '@ratchet/fastify'
 import { JwtError, type Jwt } from './jwt.js'
 
 export interface TokenServiceDeps {
@@ -162,8 +163,7 @@ export function createTokenService (deps: TokenServiceDeps) {
       try {
         return jwt.verifyAccess(token, { ignoreExpiration: allowExpired })
       } catch (err) {
-        const fault = err instanceof JwtError ? err.fault : 'signature'
-        throw Object.assign(new errors.RATCHET_INVALID_ACCESS_TOKEN(describeJwt(err)), { fault })
+        throw invalidToken(describeJwt(err))
       }
     },
 
