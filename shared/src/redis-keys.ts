@@ -20,6 +20,8 @@ export const redisKeys = {
   outbox: () => 'outbox',
   /** string: per-account failed-login counter */
   loginFailures: (email: string) => `login-failures:{${email}}`,
+  /** hash: failed-login counter of an account on one known device (its device cookie) */
+  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`,
   /** hash: SSF receiver id -> its stream's configuration (JSON); one stream per receiver */
   ssfStreams: () => 'ssf:streams',
   /** sorted set: the stream's undelivered SET ids scored by when each is due (ms) */

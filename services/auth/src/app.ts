@@ -106,7 +106,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await app.register(securityPlugin, { origins: browserOrigins(config) })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added
-  await app.register(rateLimitPlugin, { config, redis })
+  await app.register(rateLimitPlugin, { config, redis, ring: keys.ring })
   await app.register(accountRoutes, deps)
   await app.register(refreshRoutes, deps)
   await app.register(sessionRoutes, deps)
