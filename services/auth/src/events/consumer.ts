@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, typ
 import type { FastifyBaseLogger } from 'fastify'
 import { parseEvent, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
+import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
 
 /** Shared by every auth instance: each event is applied by one of them. // wire contract */
@@ -22,6 +23,8 @@ export interface ConsumerOptions {
 
 export interface RevokerOptions extends ConsumerOptions {
   sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
+  /** when given, user.deleted removes the account (idempotent: a deletion cut short completes) */
+  users?: Pick<UserStore, 'remove'> | undefined
 }
 
 /** What a durable consumer of the events does with each one; a throw hands it back for later. */
@@ -45,7 +48,10 @@ export function createRevoker (opts: RevokerOptions) {
     async apply (event) {
       if (event.type === 'session.revoked') await opts.sessions.revoke(event.data.sub, event.data.sid)
       // `before` is a NumericDate made from whole milliseconds: rounding restores them exactly
-      else await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
+      else if (event.type === 'user.revoked') await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
+      // the user.revoked before it ended the sessions; the account and its address go now
+      // (the address is only freed while it still names this user, so a replay is harmless)
+      else await opts.users?.remove(event.data.sub)
     }
   })
 }

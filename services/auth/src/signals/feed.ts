@@ -2,7 +2,7 @@ import type { RatchetEvent } from '@ratchet/shared'
 import type { EventHandler } from '../events/consumer.js'
 import type { SsfQueue } from '../stores/ssf-queue.js'
 import type { SsfStreamStore } from '../stores/ssf-streams.js'
-import { revocationSet, SESSION_REVOKED } from './set.js'
+import { isRevocation, revocationSet, SESSION_REVOKED } from './set.js'
 
 /** The feed's durable consumer on the event stream, shared by every auth instance. // wire contract */
 export const SIGNALS_DURABLE = 'auth-signals'
@@ -33,7 +33,7 @@ export function createFeed (opts: FeedOptions): EventHandler {
     async apply (event: RatchetEvent): Promise<void> {
       const now = Date.now()
       const atMs = event.data.at * 1000
-      if (atMs < now - opts.maxAgeMs) return
+      if (!isRevocation(event) || atMs < now - opts.maxAgeMs) return
       const targets = (await opts.streams.list()).filter(({ stream }) =>
         stream.events_delivered.includes(SESSION_REVOKED) &&
         // a stream hears what happened after it was created, not the stream's history

@@ -23,6 +23,13 @@ function initiatingEntity (reason: string): 'user' | 'admin' | 'policy' | 'syste
   return 'system'
 }
 
+/** The events that end sessions; `user.deleted` follows a `user.revoked` and adds nothing a receiver acts on. */
+export type Revocation = Extract<RatchetEvent, { type: 'session.revoked' | 'user.revoked' }>
+
+export function isRevocation (event: RatchetEvent): event is Revocation {
+  return event.type === 'session.revoked' || event.type === 'user.revoked'
+}
+
 /** The claims of a SET, without iss and aud (the stream's, added when signed). */
 export interface SetBody {
   jti: string
@@ -46,7 +53,7 @@ export function setIdOf (streamId: string, eventId: string): string {
  * timestamp keeps milliseconds: for a user it is the cut-off (`before`) that a
  * receiver compares with each token's `auth_time`, which has them too.
  */
-export function revocationSet (streamId: string, event: RatchetEvent, nowMs: number): SetBody {
+export function revocationSet (streamId: string, event: Revocation, nowMs: number): SetBody {
   const d = event.data
   const subId = event.type === 'session.revoked'
     ? { format: 'complex', session: { format: 'opaque', id: event.data.sid }, user: { format: 'opaque', id: d.sub } }
