@@ -59,6 +59,24 @@ t.test('logout-all reaches it as a user subject', async (t) => {
   t.same(receiver.invalid, [])
 })
 
+t.test('a password change reaches it as a user subject, and the new session is not covered', async (t) => {
+  const { receiver } = await receiverWithStream(t, 'gw')
+  const user = await signUp(auth.url)
+  const changed = await call(`${auth.url}/v1/password`, { body: { current_password: user.password, new_password: 'a brand new passphrase' }, token: user.access })
+  t.equal(changed.status, 200)
+  const sets = await eventually(() => { const s = setsFor(receiver, user.sub); return s.length > 0 ? s : undefined }, 10000)
+  t.equal(sets.length, 1)
+  t.same(sets[0]?.payload.sub_id, { format: 'opaque', id: user.sub })
+  const event = sets[0]?.payload.events?.[SESSION_REVOKED]
+  t.match(event, { reason_admin: { en: 'password_changed' }, initiating_entity: 'user' })
+  // the receiver denies tokens of this user issued before event_timestamp: the new one survives
+  const fresh = JSON.parse(Buffer.from(String(changed.body.access_token).split('.')[1] ?? '', 'base64url').toString()) as { auth_time: number }
+  const old = JSON.parse(Buffer.from(user.access.split('.')[1] ?? '', 'base64url').toString()) as { auth_time: number }
+  t.ok(old.auth_time < Number(event?.event_timestamp), 'the old session started before the cut-off')
+  t.ok(fresh.auth_time >= Number(event?.event_timestamp), 'the new session did not')
+  t.same(receiver.invalid, [])
+})
+
 t.test('a verification request gets a verification SET with the state and the stream as subject', async (t) => {
   const { receiver, streamId, credentials } = await receiverWithStream(t, 'gw')
   t.equal((await call(`${auth.url}/ssf/verify`, { body: { stream_id: streamId, state: 'state-123' }, headers: { authorization: credentials } })).status, 204)
