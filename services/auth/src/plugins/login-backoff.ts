@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis'
-import { redisKeys } from '@ratchet/shared'
 
 export interface BackoffPolicy {
   /** failures allowed before any wait */
@@ -45,28 +44,19 @@ export function createLoginBackoff (redis: Redis, policy: BackoffPolicy) {
   /** The wait after `n` failures, in ms. */
   const waitAfter = (n: number) => n < policy.free ? 0 : Math.min(1000 * 2 ** (n - policy.free), policy.maxMs)
 
-  /** The account's shared budget, or the account on one known device (its device cookie). */
-  const keyOf = (email: string, device?: string) => device === undefined ? redisKeys.loginFailures(email) : redisKeys.deviceLoginFailures(email, device)
-
   return {
     waitAfter,
     /** Checks the wait and counts the attempt in one step; ms still to wait (0: counted, go ahead). */
-    async attempt (email: string, now: number, device?: string): Promise<number> {
-      return Number(await redis.eval(attempt, 1, keyOf(email, device), now, policy.ttlMs, policy.free, policy.maxMs))
+    async attempt (key: string, now: number): Promise<number> {
+      return Number(await redis.eval(attempt, 1, key, now, policy.ttlMs, policy.free, policy.maxMs))
     },
     /** The attempt was neither a success nor a failure (the service could not check it). */
-    async refund (email: string, device?: string): Promise<void> {
-      await redis.eval(refund, 1, keyOf(email, device))
+    async refund (key: string): Promise<void> {
+      await redis.eval(refund, 1, key)
     },
     /** A correct password clears the slate of the budget it was counted in. */
-    async succeeded (email: string, device?: string): Promise<void> {
-      await redis.del(keyOf(email, device))
-    },
-    /** ms still to wait before the next attempt (read only: counts nothing). */
-    async remaining (email: string, now: number, device?: string): Promise<number> {
-      const [n, last] = await redis.hmget(keyOf(email, device), 'n', 'last')
-      if (n === null || last === null) return 0
-      return Math.max(0, Number(last) + waitAfter(Number(n)) - now)
+    async succeeded (key: string): Promise<void> {
+      await redis.del(key)
     }
   }
 }

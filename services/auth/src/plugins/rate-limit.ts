@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import type { Redis } from 'ioredis'
-import { errors, type AuthConfig } from '@ratchet/shared'
+import { errors, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { normaliseEmail } from '../stores/users.js'
 import type { KeyRing } from '../keys/ring.js'
 import { createLoginBackoff } from './login-backoff.js'
@@ -18,7 +18,7 @@ export interface RateLimitOptions {
 }
 
 /** Which budget a login attempt is counted in: the account's shared one, or the account on a known device. */
-interface Budget { rateKey: string, email: string, device: string | undefined, counted: boolean }
+interface Budget { rateKey: string, failureKey: string, device: string | undefined, counted: boolean }
 
 type Limited = Pick<AuthConfig, 'RATE_LIMIT_LOGIN_PER_IP' | 'RATE_LIMIT_SIGNUP_PER_IP' | 'RATE_LIMIT_REFRESH_PER_IP'>
 
@@ -79,7 +79,9 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
     const account = accountKey(email)
     // a valid cookie of this account from an earlier successful login: its own budget (OWASP device cookies)
     const device = devices.deviceOf(request.cookies[DEVICE_COOKIE], account, Date.now())
-    return { rateKey: device === undefined ? account : `${account}:device:${device}`, email, device, counted: false }
+    return device === undefined
+      ? { rateKey: account, failureKey: redisKeys.loginFailures(email), device, counted: false }
+      : { rateKey: `${account}:device:${device}`, failureKey: redisKeys.deviceLoginFailures(email, device), device, counted: false }
   }
 
   function guardLogin (route: RouteOptions) {
@@ -91,7 +93,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
       if (!account.isAllowed && account.isExceeded) throw new errors.RATCHET_RATE_LIMITED(retry(reply, account.ttl))
       // the wait is checked and this try counted as a failure in one step;
       // refused tries are not counted: hammering a waiting account does not lengthen its wait
-      const wait = await backoff.attempt(budget.email, Date.now(), budget.device)
+      const wait = await backoff.attempt(budget.failureKey, Date.now())
       if (wait > 0) throw new errors.RATCHET_LOGIN_THROTTLED(retry(reply, wait))
       budget.counted = true
     }
@@ -100,7 +102,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
       const budget = budgets.get(request)
       if (budget === undefined || !budget.counted) return payload
       if (reply.statusCode === 200) {
-        await backoff.succeeded(budget.email, budget.device)
+        await backoff.succeeded(budget.failureKey)
         // a browser that signed in gets (or keeps) its device cookie; set here,
         // after the cookie plugin's own onSend, so it is appended by hand
         if (budget.device === undefined) {
@@ -109,7 +111,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
         }
       } else if (reply.statusCode !== 401) {
         // neither outcome (the service could not check the password): not a failure
-        await backoff.refund(budget.email, budget.device)
+        await backoff.refund(budget.failureKey)
       }
       return payload
     }
