@@ -1,8 +1,8 @@
 import createError from '@fastify/error'
 import { bearerChallenge, BEARER_REALM, type BearerError } from './bearer.js'
 
-/** RFC 6749 §5.2 error codes (plus RFC 7009's unsupported_token_type). // wire contract */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type' | 'temporarily_unavailable' | 'server_error'
+/** RFC 6749 §5.2 error codes (plus RFC 7009's unsupported_token_type and RFC 9449's DPoP codes). // wire contract */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type' | 'temporarily_unavailable' | 'server_error' | 'invalid_dpop_proof' | 'use_dpop_nonce'
 
 /** What an entry sends on the wire besides its body. */
 export interface WireForm {
@@ -85,6 +85,13 @@ export const errors = {
   RATCHET_LOGIN_THROTTLED: entry<[number]>('RATCHET_LOGIN_THROTTLED', 'Too many failed sign-ins for this account, retry in %d seconds', { status: 429 }),
   RATCHET_REFRESH_TOKEN_REQUIRED: entry('RATCHET_REFRESH_TOKEN_REQUIRED', 'body must have property refresh_token (or send the refresh-token cookie)', { status: 400 }),
   RATCHET_CSRF_REJECTED: entry<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', { status: 403 }),
+  // 401 at the resource service (RFC 9449 §7.1); the token-issuing routes answer 400 (§5)
+  RATCHET_INVALID_DPOP_PROOF: entry<[string]>('RATCHET_INVALID_DPOP_PROOF', 'Invalid DPoP proof: %s', { status: 401, oauth: 'invalid_dpop_proof' }),
+  RATCHET_USE_DPOP_NONCE: entry<[string]>('RATCHET_USE_DPOP_NONCE', 'DPoP nonce required: %s', { status: 400, oauth: 'use_dpop_nonce' }),
+  RATCHET_SSF_UNAUTHORIZED: entry('RATCHET_SSF_UNAUTHORIZED', 'Shared Signals receiver credentials required (HTTP Basic)', { status: 401 }),
+  RATCHET_SSF_INVALID_STREAM: entry<[string]>('RATCHET_SSF_INVALID_STREAM', 'Invalid stream configuration: %s', { status: 400 }),
+  RATCHET_SSF_STREAM_EXISTS: entry('RATCHET_SSF_STREAM_EXISTS', 'This receiver already has a stream: read, update or delete it', { status: 409 }),
+  RATCHET_SSF_STREAM_NOT_FOUND: entry('RATCHET_SSF_STREAM_NOT_FOUND', 'No such stream for this receiver', { status: 404 }),
   /** a 4xx a library raised without a code of its own (its message is kept) */
   RATCHET_ERROR: entry<[string]>('RATCHET_ERROR', '%s', { status: 400 }),
   /** anything unexpected: logged with its cause, answered without it */

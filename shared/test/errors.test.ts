@@ -13,7 +13,7 @@ type AnyEntry = new (...args: Array<string | number>) => RatchetError
 /** An instance of an entry, with an argument of the kind its message formats. */
 const make = (E: { message: string }): RatchetError => new (E as unknown as AnyEntry)(...argFor(E.message))
 
-const OAUTH_CODES: readonly OAuthErrorCode[] = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'unsupported_token_type', 'temporarily_unavailable', 'server_error']
+const OAUTH_CODES: readonly OAuthErrorCode[] = ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'unsupported_token_type', 'temporarily_unavailable', 'server_error', 'invalid_dpop_proof', 'use_dpop_nonce']
 
 t.test('each key equals its code, on the class and on an instance', async (t) => {
   for (const [key, E] of entries) {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats'
-import { parseEvent, subjects, type RedisTarget } from '@ratchet/shared'
+import { CLOSE_STEP_MS, parseEvent, subjects, withDeadline, type RedisTarget } from '@ratchet/shared'
 import { createOutboxReader, type OutboxEntry as Entry } from '../stores/outbox.js'
 import { eventCounters } from './counters.js'
 
@@ -42,7 +42,7 @@ export function createRelay (opts: RelayOptions) {
     consumer,
     blockMs,
     claimIdleMs,
-    onConnectionError: (err) => { opts.log.debug({ reason: err.message }, 'relay redis connection error') }
+    log: opts.log
   })
 
   // an object, not a let: loops read it after awaits, and lint can see it changes
@@ -149,9 +149,9 @@ export function createRelay (opts: RelayOptions) {
       state.stopped = true
       signalStop()
       outbox.disconnect()
-      await done
+      await withDeadline(done ?? Promise.resolve(), CLOSE_STEP_MS)
       // leave no empty consumer behind; one with pending entries stays for others to claim
-      await outbox.removeIdleConsumers(0, consumer, '')
+      await withDeadline(outbox.removeIdleConsumers(0, consumer, ''), CLOSE_STEP_MS)
     }
   }
 }

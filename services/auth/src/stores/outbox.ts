@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { createRedisClient, redisKeys, type RatchetEvent, type RedisTarget, type SessionRevoked, type UserDeleted, type UserRevoked } from '@ratchet/shared'
+import { createRedisClient, disconnectRedis, logRedisErrors, redisKeys, type ConnectionLog, type RatchetEvent, type RedisTarget, type SessionRevoked, type UserDeleted, type UserRevoked } from '@ratchet/shared'
 
 /**
  * The outbox: an event is written to a Redis stream before the revocation it
@@ -75,7 +75,8 @@ export interface OutboxReaderOptions {
   blockMs: number
   /** entries another reader received this long ago without acking are taken over (ms) */
   claimIdleMs: number
-  onConnectionError: (err: Error) => void
+  /** where the reader's connection errors are logged */
+  log: ConnectionLog
 }
 
 /**
@@ -93,7 +94,7 @@ export function createOutboxReader (opts: OutboxReaderOptions) {
     retryStrategy: (times) => Math.min(100 * times, 2000)
   }) as Redis & GroupCommands
   conn.defineCommand('ratchetCreateGroup', { numberOfKeys: 1, lua: createGroup })
-  conn.on('error', opts.onConnectionError)
+  logRedisErrors(conn, opts.log, 'Redis (outbox relay)')
   opts.redis.defineCommand('ratchetRemoveIdleConsumers', { numberOfKeys: 1, lua: removeIdleConsumers })
   const shared = opts.redis as Redis & GroupCommands
   const entries = (res: unknown): OutboxEntry[] => (res as Array<[string, OutboxEntry[]]> | null)?.[0]?.[1] ?? []
@@ -116,7 +117,7 @@ export function createOutboxReader (opts: OutboxReaderOptions) {
     removeIdleConsumers: async (minIdleMs: number, only: string, skip: string): Promise<number> =>
       await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, minIdleMs, only, skip).catch(() => 0),
     /** a blocking read in flight only ends with its connection */
-    disconnect (): void { conn.disconnect() }
+    disconnect (): void { disconnectRedis(conn) }
   }
 }
 

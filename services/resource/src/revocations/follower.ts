@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { AckPolicy, DeliverPolicy, nanos, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats'
-import { parseEvent, subjects } from '@ratchet/shared'
+import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, subjects, withDeadline } from '@ratchet/shared'
 import type { RevocationList } from './list.js'
 
 export interface FollowerOptions {
@@ -11,6 +11,8 @@ export interface FollowerOptions {
   replaySeconds: number
   list: RevocationList
   log: FastifyBaseLogger
+  /** CLOCK_LEEWAY: how far past its arrival an event's `before` and `at` may reach */
+  leewaySeconds: number
   /** wait between attempts while the stream is missing (ms) */
   retryInterval?: number
   /** how often the watchdog asks the server about the consumer (ms) */
@@ -52,7 +54,9 @@ export class RevocationFollower {
     this.#onStop()
     this.#wake?.()
     this.#messages?.stop()
-    await this.#done
+    // a JetStream request in flight (NATS away) only ends with its own timeout; #follow
+    // looks at #stopped after each one and goes no further
+    await withDeadline(this.#done ?? Promise.resolve(), CLOSE_STEP_MS)
   }
 
   async #run (): Promise<void> {
@@ -93,6 +97,7 @@ export class RevocationFollower {
     // loop in #run starts over; what an ordered consumer adds (in order, no gap) is
     // checked below, and any doubt means a new consumer that replays (idempotent).
     const jsm = await nc.jetstreamManager()
+    if (this.#stopped) return
     const created = await Promise.race([jsm.consumers.add(stream, {
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartTime,
@@ -105,9 +110,11 @@ export class RevocationFollower {
     }), this.#stopping])
     if (created === null) return
     const consumer = await nc.jetstream().consumers.get(stream, created.name)
+    if (this.#stopped) return
     // short pulls: a lost consumer shows within seconds (missed heartbeats, the watchdog)
     const messages = await consumer.consume({ expires: 5000 })
     this.#messages = messages
+    if (this.#stopped) { messages.stop(); return }
     log.info({ stream, since: startTime, pending: created.num_pending }, 'replaying revocations')
     if (created.num_pending === 0) this.#markCaughtUp()
     const watchdog = this.#watch(consumer, messages)
@@ -188,7 +195,7 @@ export class RevocationFollower {
       this.#opts.log.warn({ subject: m.subject, seq: m.seq, error: parsed.error }, 'skipping a malformed event')
       return
     }
-    const { event } = parsed
+    const event = clampEventTimes(parsed.event, storedAtMs(m.info), this.#opts.leewaySeconds)
     // an account's deletion is handled by its own durable consumer (accounts/deletions.ts);
     // the user.revoked before it is what rejects its tokens
     if (event.type === 'user.deleted') return
