@@ -323,6 +323,9 @@ export function createClient (options: ClientOptions): RatchetClient {
       await locked(async () => {
         const tokens = await storage.get()
         if (tokens === null) return
+        // signed out here and in every tab first: that never waits on the network
+        await storage.clear()
+        await endSession(tokens.access_token, 'logout')
         try {
           // the refresh token proves the session even when the access token has expired;
           // without one (cookie mode) the access token does, expired or not
@@ -333,8 +336,6 @@ export function createClient (options: ClientOptions): RatchetClient {
         } catch (err) {
           failure = err
         }
-        await storage.clear()
-        await endSession(tokens.access_token, 'logout')
       })
       if (failure !== null) throw failure
     },
