@@ -17,10 +17,11 @@ FROM ${NODE_IMAGE} AS deps-auth
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
-RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/auth -w @ratchet/shared \
+RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/auth -w @ratchet/shared -w @ratchet/fastify \
  && npm cache clean --force \
  && node -e "import('argon2').then(() => console.log('argon2 native binding loads'))"
 
@@ -28,10 +29,11 @@ FROM ${NODE_IMAGE} AS deps-resource
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
-RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/resource -w @ratchet/shared \
+RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/resource -w @ratchet/shared -w @ratchet/fastify \
  && npm cache clean --force
 
 # ---- build: every dependency (dev included), compile TypeScript to dist/ ----
@@ -40,6 +42,7 @@ WORKDIR /app
 # Manifests first, so the npm ci layer is reused until a lockfile or manifest changes.
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
@@ -57,8 +60,10 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json ./
 COPY shared/package.json shared/
+COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/shared/fastify/dist shared/fastify/dist
 # Files stay owned by root and read-only to the service: it writes nothing to disk.
 USER node
 # The service handles SIGTERM itself (drains HTTP, closes Redis and NATS, exits 0).

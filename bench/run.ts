@@ -6,6 +6,7 @@
  *   npm run bench -- --smoke      one short round of everything (CI); report in bench/out/
  *   npm run bench -- --only=1,4   some scenarios only
  *   npm run bench -- --profile    also write --cpu-prof profiles of the product to bench/out/
+ *   npm run bench -- --crosscheck also measure scenario 1's bare and 1a loads with autocannon
  *   npm run bench -- --rounds=3 --duration=5 --warmup=1   change the plan
  *
  * It never fails on a number; it exits non-zero only when a scenario could not run.
@@ -33,6 +34,7 @@ import { memoryScenario } from './scenarios/memory.js'
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
 const profile = args.includes('--profile')
+const crosscheck = args.includes('--crosscheck')
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
 
 // The driver and autocannon run on the load generator's core; servers pin themselves.
@@ -69,6 +71,7 @@ const ctx: Ctx = {
   log,
   outDir,
   profile,
+  crosscheck,
   profileArgs: (name) => ['--cpu-prof', `--cpu-prof-dir=${outDir}`, `--cpu-prof-name=${name}.cpuprofile`]
 }
 
@@ -93,8 +96,11 @@ try {
     const t0 = Date.now()
     // Each scenario gets its own Redis prefix and stream, deleted right after it.
     ctx.env = benchEnv()
+    const loadBefore = loadavg()
     try {
       const section = await fn(ctx)
+      // neighbours' load moves the figures: each section says what it was measured under
+      section.setup.push(`load average (1, 5, 15 min) when this scenario started: ${loadBefore.map((l) => l.toFixed(1)).join(', ')}; when it ended: ${loadavg().map((l) => l.toFixed(1)).join(', ')}`)
       for (const file of profile ? newProfiles(outDir, t0) : []) {
         section.notes.push(`CPU profile ${file.slice(ROOT.length)}:`, ...summarise(file))
       }

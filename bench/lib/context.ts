@@ -11,6 +11,8 @@ export interface Ctx {
   outDir: string
   /** Take --cpu-prof profiles of the product while measuring. */
   profile: boolean
+  /** Also measure scenario 1's fastest loads with autocannon next to wrk (--crosscheck). */
+  crosscheck: boolean
   /** node flags that write a CPU profile named `name` into outDir. */
   profileArgs: (name: string) => string[]
 }

@@ -1,4 +1,5 @@
 /** What each scenario hands to the report writer and the chart. */
+import type { LoadResult } from './load.js'
 
 export interface Row {
   name: string
@@ -12,6 +13,28 @@ export interface Row {
   /** Requests that did not succeed, summed over the rounds (should be 0). */
   failed?: number
   note?: string
+  /** server CPU µs per successful request (median round) */
+  usPerReq?: number
+  /** share of one core: the server under test, and the load generator (name) */
+  serverCpu?: number
+  generator?: string
+  generatorCpu?: number
+}
+
+/** A table row from a measured load (median round). */
+export function loadRow (name: string, role: Row['role'], r: LoadResult, vs?: string): Row {
+  return {
+    name,
+    role,
+    rps: r.rps,
+    p50: r.p50,
+    p99: r.p99,
+    failed: r.failed + r.errors,
+    generator: r.generator,
+    generatorCpu: r.generatorCpu,
+    ...(r.serverUsPerReq !== undefined ? { usPerReq: r.serverUsPerReq, serverCpu: r.serverCpu! } : {}),
+    ...(vs !== undefined ? { vs } : {})
+  }
 }
 
 export interface Target {

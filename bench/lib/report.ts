@@ -11,10 +11,18 @@ function ratio (row: Row, rows: Row[]): string {
   return `${(row.rps / ref.rps).toFixed(2)}× ${ref.name}`
 }
 
+const pct = (v: number | undefined): string => v === undefined || !Number.isFinite(v) ? '' : `${(100 * v).toFixed(0)}%`
+
 function rowsTable (rows: Row[]): string[] {
-  const out = ['| | role | req/s | ratio | p50 ms | p99 ms | failed |', '| --- | --- | ---: | --- | ---: | ---: | ---: |']
+  // the CPU columns show who limited a load: a server near 100% of its core is the
+  // limit (as it should be); a load generator near 100% of its own would be
+  const cpu = rows.some((r) => r.generator !== undefined)
+  const head = ['', 'role', 'req/s', 'ratio', 'p50 ms', 'p99 ms', 'failed', ...(cpu ? ['server µs/req', 'server core', 'load generator core'] : [])]
+  const out = [`| ${head.join(' | ')} |`, `| --- | --- | ---: | --- | ---: | ---: | ---: |${cpu ? ' ---: | ---: | --- |' : ''}`]
   for (const r of rows) {
-    out.push(`| ${r.name}${r.note ? ` (${r.note})` : ''} | ${r.role} | ${fmt(r.rps)} | ${ratio(r, rows)} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.failed ?? ''} |`)
+    const cells = [`${r.name}${r.note ? ` (${r.note})` : ''}`, r.role, fmt(r.rps), ratio(r, rows), ms(r.p50), ms(r.p99), String(r.failed ?? '')]
+    if (cpu) cells.push(r.usPerReq !== undefined ? fmt(r.usPerReq, 1) : '', pct(r.serverCpu), r.generator !== undefined ? `${r.generator} ${pct(r.generatorCpu)}` : '')
+    out.push(`| ${cells.join(' | ')} |`)
   }
   return out
 }

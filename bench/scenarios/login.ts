@@ -86,7 +86,7 @@ export async function loginScenario (ctx: Ctx): Promise<Section> {
     const stormed = summary(stormedRounds)
     section.rows.push(row('resource GET /v1/me, quiet', 'product', quiet), row('resource GET /v1/me, during storm', 'product', stormed))
     section.targets.push(
-      { what: 'logins/s vs the argon2 bound', measured: median(stormRounds.map((r, i) => r.rps / bounds[i]!)), goal: 0.9, cmp: '>=', unit: '×' },
+      { what: 'logins/s vs the argon2 bound', measured: median(stormRounds.map((r, i) => r.rps / bounds[i]!)), goal: 0.95, cmp: '>=', unit: '×' },
       { what: 'resource p99 during the storm vs without it', measured: median(stormedRounds.map((r, i) => r.p99 / quietRounds[i]!.p99)), goal: 1.2, cmp: '<=', unit: '×' }
     )
     return section

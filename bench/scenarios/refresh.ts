@@ -4,13 +4,10 @@ import { pool, refresh, signup } from '../lib/api.js'
 import { Chains } from '../lib/chains.js'
 import type { Ctx } from '../lib/context.js'
 import { measureInterleaved, ratioOfRounds, type LoadResult } from '../lib/load.js'
-import type { Row, Section } from '../lib/model.js'
+import { loadRow as row, type Section } from '../lib/model.js'
 import { freePort, ROOT, startNode, waitMessage } from '../lib/proc.js'
 import { readTemplate, seedSessions } from '../lib/seed.js'
 import { ensureStream, startService, type Service } from '../lib/services.js'
-
-const row = (name: string, role: Row['role'], r: LoadResult, vs?: string): Row =>
-  ({ name, role, rps: r.rps, p50: r.p50, p99: r.p99, failed: r.failed + r.errors, ...(vs ? { vs } : {}) })
 
 /** Scenario 2: POST /v1/refresh with rotation, each chain walked by one request at a time. */
 export async function refreshScenario (ctx: Ctx): Promise<Section> {
@@ -23,7 +20,7 @@ export async function refreshScenario (ctx: Ctx): Promise<Section> {
     id: '2',
     title: 'Refresh with rotation, POST /v1/refresh',
     setup: [
-      `${connections} connections over ${chainCount} refresh chains (one request per chain at a time; ${spareCount} spare chains replace any that fail); server on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU}; the machine's Redis`,
+      `${connections} connections over ${chainCount} refresh chains (one request per chain at a time; ${spareCount} spare chains replace any that fail); server on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU} (each response carries the chain's next token, which only a per-request hook can follow); the machine's Redis`,
       'the product and oidc-provider run round-robin (one round each in turn) at every session count; ratios are medians of per-round ratios',
       'reference: oidc-provider (v8, for Node 20) refresh_token grant, rotation on, ES256 JWT access tokens, its in-memory adapter, no ID token',
       `live sessions seeded in Redis before each product run: ${sizes.map((n) => n.toLocaleString('en-US')).join(', ')} (clones of a session the auth service wrote, pipelined)`
@@ -47,7 +44,7 @@ export async function refreshScenario (ctx: Ctx): Promise<Section> {
       return res.ok ? (await res.json() as { refresh_token: string }).refresh_token : undefined
     }
     const oidcChains = new Chains(oidcTokens.slice(0, chainCount), oidcTokens.slice(chainCount), mint)
-    const oidcSpec = { ...oidcChains.spec(`${oidcUrl}/token`, true, connections), afterRun: async () => await oidcChains.settle() }
+    const oidcSpec = { ...oidcChains.spec(`${oidcUrl}/token`, true, connections), serverPid: oidc.proc.pid!, afterRun: async () => await oidcChains.settle() }
 
     log(`  signing up ${chainCount + spareCount} users for the chains`)
     const authUrl = auth.url
@@ -55,7 +52,7 @@ export async function refreshScenario (ctx: Ctx): Promise<Section> {
     const template = await readTemplate(redis, env.prefix, starts[0]!)
     // within the grace window a retried token gets the successor the lost answer carried
     const chains = new Chains(starts.slice(0, chainCount), starts.slice(chainCount), async (t) => (await refresh(authUrl, t)).refresh_token)
-    const spec = { ...chains.spec(`${auth.url}/v1/refresh`, false, connections), afterRun: async () => await chains.settle() }
+    const spec = { ...chains.spec(`${auth.url}/v1/refresh`, false, connections), serverPid: auth.proc.pid!, afterRun: async () => await chains.settle() }
     const results: Array<[number, LoadResult, LoadResult]> = []
     let seeded = starts.length
     for (const size of sizes) {
@@ -77,9 +74,10 @@ export async function refreshScenario (ctx: Ctx): Promise<Section> {
     const vsRef = results.map(([, p, o]) => ratioOfRounds(p, o))
     const worstP99 = Math.max(...results.map(([, r]) => r.p99))
     section.targets.push(
-      { what: `refreshes/s on one core, ${sizes[0]!.toLocaleString('en-US')} live sessions`, measured: first.rps, goal: 5000, cmp: '>=', unit: '/s' },
-      { what: 'vs oidc-provider', measured: ratioOfRounds(first, firstRef), goal: 1.8, cmp: '>=', unit: '×' },
-      { what: `p99 at ${connections} connections (worst session count)`, measured: worstP99, goal: 20, cmp: '<=', unit: 'ms' }
+      // 5,754/s, 2.12× and 15.8 ms are where issue 19 found it on a quiet machine: keep at least that
+      { what: `refreshes/s on one core, ${sizes[0]!.toLocaleString('en-US')} live sessions`, measured: first.rps, goal: 5754, cmp: '>=', unit: '/s' },
+      { what: 'vs oidc-provider', measured: ratioOfRounds(first, firstRef), goal: 2.5, cmp: '>=', unit: '×' },
+      { what: `p99 at ${connections} connections (worst session count)`, measured: worstP99, goal: 10, cmp: '<=', unit: 'ms' }
     )
     if (results.length > 1) {
       // flatness against the reference run beside each size, so drift of the machine cancels

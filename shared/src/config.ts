@@ -71,7 +71,11 @@ export const AuthEnv = Type.Object({
   /** Failures are forgotten this long after the last one (and at once on a successful login). */
   LOGIN_FAILURE_TTL: Seconds(3600, 1),
   /** Copies of the event stream the auth service creates: 3 on a NATS cluster, so a node can go (see docs/scale.md). */
-  NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 })
+  NATS_STREAM_REPLICAS: Type.Integer({ minimum: 1, maximum: 5, default: 1 }),
+  /** How long a device cookie from a successful login gives that browser its own login budget (see docs/security.md). */
+  DEVICE_COOKIE_TTL: Seconds(15552000, 1),
+  /** Live sessions one user may hold; a login past it ends the least recently used (see docs/security.md). */
+  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10000, default: 100 })
 })
 
 export const ResourceEnv = Type.Object({

@@ -9,7 +9,9 @@ export const RevocationReason = {
   refreshTokenReuse: 'refresh_token_reuse',
   revoked: 'revoked',
   passwordChanged: 'password_changed',
-  admin: 'admin'
+  admin: 'admin',
+  /** a login past MAX_SESSIONS_PER_USER ended the least recently used session */
+  sessionLimit: 'session_limit'
 } as const
 
 const NumericDate = Type.Number({ minimum: 0 })

@@ -10,7 +10,7 @@ export const redisKeys = {
   email: (email: string) => `email:{${email}}`,
   /** hash: the session's state (current/previous refresh jti, times, scope) */
   session: (uid: string, sid: string) => `session:{${uid}}:${sid}`,
-  /** sorted set: sid scored by the session's absolute expiry (ms) */
+  /** sorted set: sid scored by the session's idle expiry (ms; the session key's own expiry) */
   sessions: (uid: string) => `sessions:{${uid}}`,
   /** hash: note id -> JSON note */
   notes: (uid: string) => `notes:{${uid}}`,
@@ -19,5 +19,7 @@ export const redisKeys = {
   /** stream: events waiting for the relay to publish them to NATS */
   outbox: () => 'outbox',
   /** string: per-account failed-login counter */
-  loginFailures: (email: string) => `login-failures:{${email}}`
+  loginFailures: (email: string) => `login-failures:{${email}}`,
+  /** hash: failed-login counter of an account on one known device (its device cookie) */
+  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`
 } as const

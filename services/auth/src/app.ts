@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { browserOrigins, trustProxyOf, type AuthConfig } from '@ratchet/shared'
-import { createRedis, connectRedis } from './plugins/redis.js'
-import { registerErrorHandler } from './plugins/errors.js'
+import { docs, errorHandler, healthRoutes, metricsRoute } from '@ratchet/fastify'
+import redisPlugin from './plugins/redis.js'
 import { createKeyManager } from './keys/manager.js'
 import { startKeyRotation } from './keys/rotate.js'
 import { createJwt } from './tokens/jwt.js'
@@ -16,7 +17,6 @@ import { createPasswords } from './passwords.js'
 import { accountRoutes } from './routes/accounts.js'
 import { refreshRoutes } from './routes/refresh.js'
 import { sessionRoutes } from './routes/logout.js'
-import { healthRoutes } from './routes/health.js'
 import { wellKnownRoutes } from './routes/well-known.js'
 import { oauthRoutes } from './routes/oauth.js'
 import { metadataRoutes } from './routes/metadata.js'
@@ -24,9 +24,11 @@ import type { RouteDeps } from './routes/context.js'
 import securityPlugin from './plugins/security.js'
 import cookiesPlugin from './plugins/cookies.js'
 import rateLimitPlugin from './plugins/rate-limit.js'
-import metricsPlugin, { createAuthMetrics } from './plugins/metrics.js'
-import docsPlugin from './plugins/docs.js'
+import { createAuthMetrics } from './metrics.js'
 import requestLogPlugin, { requestLog } from './plugins/request-log.js'
+
+/** the service's package.json, one level up from src/ and dist/ alike (the image keeps it) */
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -49,12 +51,10 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     // unknown property is an error, not ignored
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  registerErrorHandler(app)
-
-  const redis = createRedis(config)
-  redis.on('error', (err: Error) => { app.log.debug({ reason: err.message }, 'redis connection error') })
-  app.addHook('onClose', async () => { redis.disconnect() })
-  await connectRedis(redis)
+  await app.register(errorHandler)
+  // the keys live in Redis: without it the service cannot sign, so it waits at boot
+  await app.register(redisPlugin, { target: config, connect: 'boot' })
+  const redis = app.redis
 
   const keys = await createKeyManager(config, redis, app.log, now)
   app.addHook('onClose', async () => { keys.close() })
@@ -85,23 +85,36 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     tokens,
     users: createUserStore(redis),
     passwords,
-    ring: keys.ring,
-    ready: async () => ({ redis: await redis.ping().then(() => true, () => false), nats: events.connected() })
+    ring: keys.ring
   }
   // before the routes: both read them as they are added (docs first, so /metrics is documented too)
-  await app.register(docsPlugin)
-  await app.register(metricsPlugin, { metrics })
+  await app.register(docs, {
+    title: 'Ratchet auth service',
+    version,
+    description: 'Sign-up, login, refresh-token rotation, logout and the OAuth endpoints (RFC 6749 §6, RFC 7009, RFC 7662, RFC 8414). /v1 bodies are JSON; /oauth bodies are form-encoded.'
+  })
+  await app.register(metricsRoute, {
+    metrics,
+    // a login attempt is counted from the login route's answer
+    onResponse: (request, reply) => { if (request.routeOptions.url === '/v1/login' && request.method === 'POST') metrics.login(reply.statusCode) }
+  })
   await app.register(requestLogPlugin)
   await app.register(securityPlugin, { origins: browserOrigins(config) })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added
-  await app.register(rateLimitPlugin, { config, redis })
+  await app.register(rateLimitPlugin, { config, redis, ring: keys.ring })
   await app.register(accountRoutes, deps)
   await app.register(refreshRoutes, deps)
   await app.register(sessionRoutes, deps)
   await app.register(wellKnownRoutes, deps)
   await app.register(metadataRoutes, deps)
   await app.register(oauthRoutes, deps)
-  await app.register(healthRoutes, deps)
+  await app.register(healthRoutes, {
+    summary: 'Ready: Redis and NATS connected, the event stream in place (503 names what is missing)',
+    checks: [
+      { name: 'redis', missing: 'Redis is not connected', ready: async () => await redis.ping().then(() => true, () => false) },
+      { name: 'nats', missing: 'NATS is not connected or the event stream is missing', ready: () => events.connected() }
+    ]
+  })
   return app
 }

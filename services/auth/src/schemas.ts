@@ -21,13 +21,7 @@ export const SignupResponse = Type.Object({
   user: Type.Object({ id: Type.String(), email: Type.String() })
 })
 
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  requestId: Type.Optional(Type.String())
-})
+export { ErrorResponse } from '@ratchet/fastify'
 
 export const Session = Type.Object({
   sid: Type.String(),

@@ -1,20 +1,5 @@
-import closeWithGrace from 'close-with-grace'
-import { AuthEnv, ConfigError, loadConfig } from '@ratchet/shared'
+import { AuthEnv } from '@ratchet/shared'
+import { startServer } from '@ratchet/fastify'
 import { buildApp } from './app.js'
 
-let config
-try {
-  config = loadConfig(AuthEnv)
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err
-  console.error(`auth: ${err.message}`)
-  process.exit(1)
-}
-
-const app = await buildApp(config)
-closeWithGrace({ delay: 10000 }, async ({ err, signal }) => {
-  if (err !== undefined) app.log.error({ err }, 'closing after an error')
-  else app.log.info({ signal }, 'closing')
-  await app.close()
-})
-await app.listen({ host: config.HOST, port: config.PORT })
+await startServer({ name: 'auth', env: AuthEnv, build: async (config) => await buildApp(config) })

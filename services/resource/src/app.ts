@@ -1,19 +1,21 @@
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { browserOrigins, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
-import errorsPlugin from './plugins/errors.js'
+import { browserOrigins, createAppMetrics, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
+import { docs, errorHandler, healthRoutes, metricsRoute } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
 import revocationsPlugin from './plugins/revocations.js'
 import authenticatePlugin from './plugins/authenticate.js'
-import docsPlugin from './plugins/docs.js'
-import metricsPlugin from './plugins/metrics.js'
-import healthRoutes from './routes/health.js'
+import { registerResourceMetrics } from './metrics.js'
 import meRoutes from './routes/me.js'
 import notesRoutes from './routes/notes.js'
+
+/** the service's package.json, one level up from src/ and dist/ alike (the image keeps it) */
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
 export interface BuildOptions {
   logger?: FastifyServerOptions['logger']
@@ -45,14 +47,14 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   const retainSeconds = config.ACCESS_TOKEN_TTL + config.CLOCK_LEEWAY
   const retry = opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {}
 
-  await app.register(errorsPlugin)
+  await app.register(errorHandler)
   // secure headers on every response; CORS only for WEB_ORIGIN and CORS_ORIGINS, without
   // credentials: this service takes bearer tokens, never cookies (see docs/security.md)
   const headers = securityHeaders()
   app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
   const origins = browserOrigins(config)
   if (origins.length > 0) await app.register(cors, { origin: origins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['www-authenticate', 'retry-after'], maxAge: 600 })
-  await app.register(redisPlugin, { url: config.REDIS_URL, prefix: config.REDIS_PREFIX, clusterNodes: config.REDIS_CLUSTER_NODES })
+  await app.register(redisPlugin, { target: config, connect: 'background' })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })
@@ -61,9 +63,23 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   app.keys.onKeysRemoved = () => app.tokens.clearCache()
 
   // before the routes: both read them as they are added (docs first, so /metrics is documented too)
-  await app.register(docsPlugin)
-  await app.register(metricsPlugin)
-  await app.register(healthRoutes)
+  await app.register(docs, {
+    title: 'Ratchet resource service',
+    version,
+    description: 'A protected resource: verifies the auth service\'s access tokens on its own (JWKS) and rejects revoked sessions at once. Bearer errors follow RFC 6750.'
+  })
+  const metrics = createAppMetrics()
+  registerResourceMetrics(metrics.registry, { keys: app.keys, verifier: app.tokens, revocations: app.revocations, follower: app.revocationFollower })
+  await app.register(metricsRoute, { metrics })
+  await app.register(healthRoutes, {
+    summary: 'Ready: Redis, NATS, the JWKS keys and the replayed revocations in place (503 names what is missing)',
+    checks: [
+      { name: 'redis', missing: 'Redis is not connected', ready: () => app.redis.status === 'ready' },
+      { name: 'nats', missing: 'NATS is not connected', ready: () => app.nats.connected },
+      { name: 'keys', missing: 'no signing keys loaded from the JWKS', ready: () => app.keys.size > 0 },
+      { name: 'revocations', missing: 'revocations not replayed yet', ready: () => app.revocationFollower.caughtUp }
+    ]
+  })
   await app.register(meRoutes)
   await app.register(notesRoutes, { maxLength: config.NOTE_MAX_LENGTH })
   return app

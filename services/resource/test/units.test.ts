@@ -1,5 +1,5 @@
 import t from 'tap'
-import { readBearer, isB64Token } from '../src/tokens/bearer.js'
+import { readBearer, isB64Token } from '@ratchet/fastify'
 import { RevocationList } from '../src/revocations/list.js'
 import { LruCache } from '../src/tokens/cache.js'
 

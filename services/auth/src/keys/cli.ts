@@ -3,8 +3,8 @@
 // ACCESS_TOKEN_TTL, CLOCK_LEEWAY, KEY_PUBLISH_DELAY, KEY_RELOAD_INTERVAL).
 import { parseArgs } from 'node:util'
 import { writeFile } from 'node:fs/promises'
-import { AuthEnv, ConfigError, loadConfig } from '@ratchet/shared'
-import { createRedis, connectRedis } from '../plugins/redis.js'
+import { AuthEnv, ConfigError, createRedisClient, loadConfig } from '@ratchet/shared'
+import { connectRedis, redisClientOptions } from '@ratchet/fastify'
 import { generateKeySet, rotateFile, rotateShared, rotationPolicy } from './rotate.js'
 
 const usage = 'usage: cli.js rotate [--file <SIGNING_KEYS_FILE>] | generate [--out <path>]'
@@ -27,7 +27,7 @@ async function main (argv: string[]): Promise<number> {
   if (file !== undefined) {
     result = await rotateFile(file, policy, now)
   } else {
-    const redis = createRedis(config)
+    const redis = createRedisClient(config, { lazyConnect: true, ...redisClientOptions })
     redis.on('error', () => {})
     try {
       await connectRedis(redis, 10000)

@@ -3,15 +3,22 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import type { Redis } from 'ioredis'
-import { errors, type AuthConfig } from '@ratchet/shared'
+import { errors, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { normaliseEmail } from '../stores/users.js'
+import type { KeyRing } from '../keys/ring.js'
 import { createLoginBackoff } from './login-backoff.js'
+import { createDeviceCookies, DEVICE_COOKIE } from './device-cookie.js'
 
 export interface RateLimitOptions {
   config: AuthConfig
   /** the service's shared client: counters live in Redis so every instance sees the same ones */
   redis: Redis
+  /** the key ring of the moment, whose refresh secret the device cookies' MAC key derives from */
+  ring: () => KeyRing
 }
+
+/** Which budget a login attempt is counted in: the account's shared one, or the account on a known device. */
+interface Budget { rateKey: string, failureKey: string, device: string | undefined, counted: boolean }
 
 type Limited = Pick<AuthConfig, 'RATE_LIMIT_LOGIN_PER_IP' | 'RATE_LIMIT_SIGNUP_PER_IP' | 'RATE_LIMIT_REFRESH_PER_IP'>
 
@@ -40,7 +47,7 @@ function retry (reply: FastifyReply, ms: number): number {
  * 503 like the rest of the service (they need Redis anyway), never 500 and
  * never unlimited.
  */
-async function rateLimitPlugin (app: FastifyInstance, { config, redis }: RateLimitOptions) {
+async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: RateLimitOptions) {
   if (config.RATE_LIMITS === 'off') return
   const windowMs = config.RATE_LIMIT_WINDOW * 1000
 
@@ -62,22 +69,50 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis }: RateLim
     errorResponseBuilder: (_request, context) => new errors.RATCHET_RATE_LIMITED(Math.ceil((context as { ttl: number }).ttl / 1000))
   })
 
-  const perAccount = app.createRateLimit({ max: config.RATE_LIMIT_LOGIN_PER_ACCOUNT, timeWindow: windowMs, keyGenerator: (request) => accountKey(emailOf(request)) })
+  const budgets = new WeakMap<FastifyRequest, Budget>()
+  const devices = createDeviceCookies({ ring, maxAgeMs: config.DEVICE_COOKIE_TTL * 1000 })
+  const perAccount = app.createRateLimit({ max: config.RATE_LIMIT_LOGIN_PER_ACCOUNT, timeWindow: windowMs, keyGenerator: (request) => budgets.get(request)?.rateKey ?? accountKey(emailOf(request)) })
   const backoff = createLoginBackoff(redis, { free: config.LOGIN_FREE_FAILURES, maxMs: config.LOGIN_BACKOFF_MAX * 1000, ttlMs: config.LOGIN_FAILURE_TTL * 1000 })
+
+  function budgetOf (request: FastifyRequest): Budget {
+    const email = emailOf(request)
+    const account = accountKey(email)
+    // a valid cookie of this account from an earlier successful login: its own budget (OWASP device cookies)
+    const device = devices.deviceOf(request.cookies[DEVICE_COOKIE], account, Date.now())
+    return device === undefined
+      ? { rateKey: account, failureKey: redisKeys.loginFailures(email), device, counted: false }
+      : { rateKey: `${account}:device:${device}`, failureKey: redisKeys.deviceLoginFailures(email, device), device, counted: false }
+  }
 
   function guardLogin (route: RouteOptions) {
     const before = async (request: FastifyRequest, reply: FastifyReply) => {
       // after validation, so the e-mail is there; before argon2, so a refused try costs nothing
+      const budget = budgetOf(request)
+      budgets.set(request, budget)
       const account = await perAccount(request)
       if (!account.isAllowed && account.isExceeded) throw new errors.RATCHET_RATE_LIMITED(retry(reply, account.ttl))
-      const wait = await backoff.remaining(emailOf(request), Date.now())
-      // refused tries are not failures: hammering a waiting account does not lengthen its wait
+      // the wait is checked and this try counted as a failure in one step;
+      // refused tries are not counted: hammering a waiting account does not lengthen its wait
+      const wait = await backoff.attempt(budget.failureKey, Date.now())
       if (wait > 0) throw new errors.RATCHET_LOGIN_THROTTLED(retry(reply, wait))
+      budget.counted = true
     }
-    // onSend, not onResponse: the failure is counted before the client hears of it
+    // onSend, not onResponse: the outcome is settled before the client hears of it
     const after = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-      if (reply.statusCode === 401) await backoff.failed(emailOf(request), Date.now())
-      else if (reply.statusCode === 200) await backoff.succeeded(emailOf(request))
+      const budget = budgets.get(request)
+      if (budget === undefined || !budget.counted) return payload
+      if (reply.statusCode === 200) {
+        await backoff.succeeded(budget.failureKey)
+        // a browser that signed in gets (or keeps) its device cookie; set here,
+        // after the cookie plugin's own onSend, so it is appended by hand
+        if (budget.device === undefined) {
+          const value = devices.issue(budget.rateKey, Date.now())
+          reply.header('set-cookie', app.serializeCookie(DEVICE_COOKIE, value, { path: '/', httpOnly: true, secure: true, sameSite: 'strict', maxAge: devices.maxAgeSeconds }))
+        }
+      } else if (reply.statusCode !== 401) {
+        // neither outcome (the service could not check the password): not a failure
+        await backoff.refund(budget.failureKey)
+      }
       return payload
     }
     route.preHandler = [...[route.preHandler ?? []].flat(), before]

@@ -13,7 +13,6 @@ export interface RouteDeps {
   users: UserStore
   passwords: Passwords
   ring: () => KeyRing
-  ready: () => Promise<Record<string, boolean>>
 }
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>

@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import { errors, RevocationReason, type AccessTokenClaims } from '@ratchet/shared'
 import { ErrorResponse, Jwt, Session } from '../schemas.js'
-import { invalidToken, missingCredentials, readBearer } from '../plugins/bearer.js'
+import { invalidToken, missingCredentials, requireBearer } from '@ratchet/fastify'
 import type { FastifyRequest } from 'fastify'
 import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE } from '../plugins/cookies.js'
 import type { App, RouteDeps } from './context.js'
@@ -9,9 +9,7 @@ import type { App, RouteDeps } from './context.js'
 export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
   /** The caller's access token; `allowExpired` for logout, which is always allowed. */
   function authenticate (request: FastifyRequest, allowExpired: boolean): AccessTokenClaims {
-    const token = readBearer(request)
-    if (token === undefined) throw missingCredentials()
-    try { return tokens.verifyAccess(token, allowExpired) } catch (err) { throw invalidToken(err as Error) }
+    return tokens.verifyAccess(requireBearer(request.headers.authorization), allowExpired)
   }
 
   app.post('/v1/logout', {
@@ -47,7 +45,10 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   app.post('/v1/logout-all', {
     schema: { tags: ['sessions'], summary: 'End every session of the user', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), 401: ErrorResponse } }
   }, async (request, reply) => {
+    // An expired token may end its own session (/v1/logout) but others only
+    // while that session lives: a token leaked long ago must not end newer ones.
     const claims = authenticate(request, true)
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     // every session that started up to now; a login a moment later survives
     await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
     if (request.cookies[REFRESH_COOKIE] !== undefined) clearRefreshCookie(reply)
@@ -58,8 +59,8 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     schema: { tags: ['sessions'], summary: "The user's active sessions", security: [{ bearerAuth: [] }], response: { 200: Type.Object({ sessions: Type.Array(Session) }), 401: ErrorResponse } }
   }, async (request) => {
     const claims = authenticate(request, false)
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     const list = await tokens.listSessions(claims.sub)
-    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
     return { sessions: list.map((s) => ({ ...s, current: s.sid === claims.sid })) }
   })
 
@@ -73,9 +74,9 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     }
   }, async (request, reply) => {
     const claims = authenticate(request, false)
-    const list = await tokens.listSessions(claims.sub)
-    if (!list.some((s) => s.sid === claims.sid)) throw invalidToken(new errors.RATCHET_INVALID_ACCESS_TOKEN('the session was revoked'))
-    if (!list.some((s) => s.sid === request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
+    // two key lookups, not a walk of the user's sessions
+    if (!await tokens.sessionLives(claims.sub, request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()
     await tokens.revokeSession(claims.sub, request.params.sid, RevocationReason.sessionDeleted)
     return reply.code(204).send(null)
   })

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { toErrorBody } from '../plugins/errors.js'
+import { toErrorAnswer } from '@ratchet/fastify'
 
 /** RFC 6749 §5.2 error codes (plus RFC 7009's unsupported_token_type). // wire contract */
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unsupported_token_type' | 'temporarily_unavailable' | 'server_error'
@@ -26,7 +26,7 @@ export function oauthErrorHandler (err: FastifyError, request: FastifyRequest, r
     if (mapped.error === 'invalid_client' && request.headers.authorization !== undefined) reply.header('www-authenticate', 'Basic realm="ratchet"')
     return reply.code(mapped.statusCode).send({ error: mapped.error, error_description: mapped.message })
   }
-  const body = toErrorBody(err, request)
+  const { body } = toErrorAnswer(err, request)
   if (body.statusCode === 503) return reply.code(503).header('retry-after', '1').send({ error: 'temporarily_unavailable', error_description: body.message })
   if (body.statusCode >= 500) return reply.code(500).send({ error: 'server_error', error_description: 'Internal server error' })
   return reply.code(body.statusCode).send({ error: 'invalid_request', error_description: body.message })

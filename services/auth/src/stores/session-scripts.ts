@@ -5,25 +5,49 @@
  * mismatch means is decided in tokens/service.ts.
  */
 
-// ARGV: sid, jti, nowMs, idleMs, maxMs, sub, clientId, scope
+// ARGV: sid, jti, nowMs, idleMs, maxMs, sub, clientId, scope, maxSessions,
+// batch, key prefix of session keys (with the ioredis prefix)
+// -> {iat, exp, evicted sid...}
+// The index is scored by each session's idle expiry, so what has expired sits
+// at the low end and the least recently used live session next to it. Each
+// call prunes and evicts at most `batch` entries, so one user's index never
+// makes this script long; an oversized index shrinks by a batch per login.
+// Evicted keys share KEYS[1]'s {uid} hash tag, hence its Cluster slot.
 export const createSession = `
 local now = tonumber(ARGV[3])
+local batch = tonumber(ARGV[10])
 local mx = now + tonumber(ARGV[5])
-local exp = math.floor(math.min(now + tonumber(ARGV[4]), mx) / 1000)
+local until_ms = math.min(now + tonumber(ARGV[4]), mx)
+local exp = math.floor(until_ms / 1000)
 local iat = math.floor(now / 1000)
 redis.call('HSET', KEYS[1], 'sub', ARGV[6], 'cid', ARGV[7], 'scp', ARGV[8], 'at', now, 'mx', mx,
   'cur', ARGV[2], 'ci', iat, 'ce', exp)
-redis.call('PEXPIREAT', KEYS[1], math.min(now + tonumber(ARGV[4]), mx))
-redis.call('ZADD', KEYS[2], mx, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('PEXPIREAT', KEYS[1], until_ms)
+local expired = redis.call('ZCOUNT', KEYS[2], '-inf', now)
+if expired > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, math.min(expired, batch) - 1) end
+redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
+local out = {iat, exp}
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[9])
+if over > 0 then
+  local victims = redis.call('ZRANGE', KEYS[2], 0, math.min(over, batch) - 1)
+  for _, victim in ipairs(victims) do
+    if victim ~= ARGV[1] then
+      redis.call('ZREM', KEYS[2], victim)
+      if redis.call('DEL', ARGV[11] .. victim) == 1 then out[#out + 1] = victim end
+    end
+  end
+end
 if redis.call('PEXPIRETIME', KEYS[2]) < mx then redis.call('PEXPIREAT', KEYS[2], mx) end
-return {iat, exp}`
+return out`
 
 // ARGV: sid, presentedJti, newJti, nowMs, idleMs, graceMs
 // -> {'rotated'|'grace', jti, iat, exp, sub, cid, scp, at} | {'missing'} | {'mismatch'}
 export const rotateSession = `
 local s = redis.call('HMGET', KEYS[1], 'cur', 'prv', 'rt', 'mx', 'ci', 'ce', 'sub', 'cid', 'scp', 'at')
-if not s[1] then return {'missing'} end
+if not s[1] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {'missing'}
+end
 local now = tonumber(ARGV[4])
 local mx = tonumber(s[4])
 if now >= mx then
@@ -37,6 +61,7 @@ if s[1] == ARGV[2] then
   local exp = math.floor(until_ms / 1000)
   redis.call('HSET', KEYS[1], 'prv', s[1], 'rt', now, 'cur', ARGV[3], 'ci', iat, 'ce', exp)
   redis.call('PEXPIREAT', KEYS[1], until_ms)
+  redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
   return {'rotated', ARGV[3], iat, exp, s[7], s[8], s[9], s[10]}
 end
 if s[2] == ARGV[2] and now - tonumber(s[3]) <= tonumber(ARGV[6]) then
@@ -49,19 +74,20 @@ export const revokeSession = `
 redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('DEL', KEYS[1])`
 
-// KEYS[1] = sessions:{uid}; ARGV: key prefix of session keys (with the
-// ioredis prefix), beforeMs -> number removed. Only sessions that started
-// strictly before `before` end, so a login right after logout-all survives.
-export const revokeUserSessions = `
-local sids = redis.call('ZRANGE', KEYS[1], 0, -1)
+// One bounded batch of logout-all: KEYS[1] = sessions:{uid}, KEYS[2..] the
+// session keys of ARGV[2..] (sids, from a ZSCAN of the index); ARGV[1] =
+// beforeMs -> number removed. Only sessions that started strictly before
+// `before` end, so a login right after logout-all survives.
+export const revokeUserSessionBatch = `
+local before = tonumber(ARGV[1])
 local n = 0
-for _, sid in ipairs(sids) do
-  local key = ARGV[1] .. sid
-  local at = redis.call('HGET', key, 'at')
+for i = 2, #KEYS do
+  local sid = ARGV[i]
+  local at = redis.call('HGET', KEYS[i], 'at')
   if not at then
     redis.call('ZREM', KEYS[1], sid)
-  elseif tonumber(at) < tonumber(ARGV[2]) then
-    redis.call('DEL', key)
+  elseif tonumber(at) < before then
+    redis.call('DEL', KEYS[i])
     redis.call('ZREM', KEYS[1], sid)
     n = n + 1
   end

@@ -27,11 +27,18 @@ export interface SessionInfo {
   max_expires_at: number
 }
 
+/**
+ * How much one script or one read may touch: an index scan step, a logout-all
+ * batch, the pruning and eviction of one login. Keeps every call in
+ * milliseconds whatever one user holds (SLOWLOG figures in docs/security.md).
+ */
+export const SESSION_BATCH = 500
+
 interface SessionCommands {
-  ratchetCreateSession: (k1: string, k2: string, ...argv: Array<string | number>) => Promise<[number, number]>
+  ratchetCreateSession: (k1: string, k2: string, ...argv: Array<string | number>) => Promise<Array<string | number>>
   ratchetRotateSession: (k1: string, k2: string, ...argv: Array<string | number>) => Promise<Array<string | number>>
   ratchetRevokeSession: (k1: string, k2: string, sid: string) => Promise<number>
-  ratchetRevokeUserSessions: (k1: string, sessionPrefix: string, before: number) => Promise<number>
+  ratchetRevokeUserSessionBatch: (numKeys: number, ...keysAndArgv: Array<string | number>) => Promise<number>
 }
 
 /** Session storage: Redis keys and atomic scripts, no policy. */
@@ -39,14 +46,19 @@ export function createSessionStore (redis: Redis, prefix: string) {
   redis.defineCommand('ratchetCreateSession', { numberOfKeys: 2, lua: scripts.createSession })
   redis.defineCommand('ratchetRotateSession', { numberOfKeys: 2, lua: scripts.rotateSession })
   redis.defineCommand('ratchetRevokeSession', { numberOfKeys: 2, lua: scripts.revokeSession })
-  redis.defineCommand('ratchetRevokeUserSessions', { numberOfKeys: 1, lua: scripts.revokeUserSessions })
+  // the number of keys varies with the batch, so it is the first argument
+  redis.defineCommand('ratchetRevokeUserSessionBatch', { lua: scripts.revokeUserSessionBatch })
   const r = redis as unknown as Redis & SessionCommands
 
   return {
-    async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number }): Promise<{ iat: number, exp: number }> {
-      const [iat, exp] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
-        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope)
-      return { iat, exp }
+    /**
+     * Records a new session; past `maxSessions` the least recently used ones
+     * end (at most a batch per call), and their sids are returned as `evicted`.
+     */
+    async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number, maxSessions: number }): Promise<{ iat: number, exp: number, evicted: string[] }> {
+      const [iat, exp, ...evicted] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
+        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''))
+      return { iat: Number(iat), exp: Number(exp), evicted: evicted.map(String) }
     },
 
     async rotate (a: { sub: string, sid: string, presentedJti: string, newJti: string, now: number, idleMs: number, graceMs: number }): Promise<RotateResult> {
@@ -70,10 +82,49 @@ export function createSessionStore (redis: Redis, prefix: string) {
       return (await r.ratchetRevokeSession(redisKeys.session(sub, sid), redisKeys.sessions(sub), sid)) === 1
     },
 
-    /** Ends every session of `sub` that started strictly before `beforeMs`. */
+    /**
+     * Ends every session of `sub` that started strictly before `beforeMs`, a
+     * bounded batch per script so Redis keeps answering everyone else. ZSCAN
+     * returns every entry present for the whole walk, so no older session is
+     * missed; sessions started meanwhile are newer than `beforeMs` and stay.
+     */
     async revokeUser (sub: string, beforeMs: number): Promise<number> {
-      const sessionPrefix = prefix + redisKeys.session(sub, '')
-      return await r.ratchetRevokeUserSessions(redisKeys.sessions(sub), sessionPrefix, beforeMs)
+      const index = redisKeys.sessions(sub)
+      let cursor = '0'
+      let removed = 0
+      do {
+        const [next, flat] = await redis.zscan(index, cursor, 'COUNT', SESSION_BATCH)
+        cursor = next
+        const sids = flat.filter((_, i) => i % 2 === 0)
+        if (sids.length > 0) {
+          removed += await r.ratchetRevokeUserSessionBatch(1 + sids.length, index, ...sids.map((sid) => redisKeys.session(sub, sid)), beforeMs, ...sids)
+        }
+      } while (cursor !== '0')
+      return removed
+    },
+
+    /** Whether the session still lives (its key expires with it). */
+    async exists (sub: string, sid: string): Promise<boolean> {
+      return (await redis.exists(redisKeys.session(sub, sid))) === 1
+    },
+
+    /**
+     * The session, if a rotation to `newJti` committed. Asked after a rotate
+     * whose answer was lost (a timeout, a cut connection): the read queues
+     * behind the script on the same connection, so it sees the script's
+     * effect if the script ran. A few tries within the command timeout's
+     * reach; undefined when it did not commit or Redis still does not answer.
+     */
+    async rotatedTo (sub: string, sid: string, newJti: string): Promise<SessionState | undefined> {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const state = await this.get(sub, sid)
+          return state?.jti === newJti ? state : undefined
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)))
+        }
+      }
+      return undefined
     },
 
     async get (sub: string, sid: string): Promise<SessionState | undefined> {
@@ -82,8 +133,12 @@ export function createSessionStore (redis: Redis, prefix: string) {
       return { sub: h.sub ?? sub, clientId: h.cid ?? '', scope: h.scp ?? '', authTime: Number(h.at), jti: h.cur, iat: Number(h.ci), exp: Number(h.ce) }
     },
 
-    async list (sub: string, now: number): Promise<SessionInfo[]> {
-      const sids = await redis.zrangebyscore(redisKeys.sessions(sub), now, '+inf')
+    /**
+     * The live sessions, most recently used first, at most `limit` of them:
+     * the read is bounded however large an index has grown.
+     */
+    async list (sub: string, now: number, limit: number): Promise<SessionInfo[]> {
+      const sids = await redis.zrevrangebyscore(redisKeys.sessions(sub), '+inf', now, 'LIMIT', 0, limit)
       if (sids.length === 0) return []
       const pipe = redis.pipeline()
       for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce')

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
 import type { SessionStore, SessionState } from '../stores/sessions.js'
 import type { Outbox } from '../events/outbox.js'
+import { invalidToken } from '@ratchet/fastify'
 import { JwtError, type Jwt } from './jwt.js'
 
 export interface TokenServiceDeps {
-  config: Pick<AuthConfig, 'ISSUER' | 'AUDIENCE' | 'ACCESS_TOKEN_TTL' | 'REFRESH_TOKEN_TTL' | 'SESSION_MAX_AGE' | 'REFRESH_REUSE_GRACE' | 'DEFAULT_CLIENT_ID' | 'DEFAULT_SCOPE'>
+  config: Pick<AuthConfig, 'ISSUER' | 'AUDIENCE' | 'ACCESS_TOKEN_TTL' | 'REFRESH_TOKEN_TTL' | 'SESSION_MAX_AGE' | 'REFRESH_REUSE_GRACE' | 'DEFAULT_CLIENT_ID' | 'DEFAULT_SCOPE' | 'MAX_SESSIONS_PER_USER'>
   jwt: Jwt
   sessions: SessionStore
   outbox: Outbox
@@ -83,7 +84,12 @@ export function createTokenService (deps: TokenServiceDeps) {
       const jti = randomUUID()
       const clientId = opts.clientId ?? config.DEFAULT_CLIENT_ID
       const scope = opts.scope ?? config.DEFAULT_SCOPE
-      const { iat, exp } = await sessions.create({ sub, sid, jti, clientId, scope, now: nowMs, idleMs, maxMs: config.SESSION_MAX_AGE * 1000 })
+      const { iat, exp, evicted } = await sessions.create({ sub, sid, jti, clientId, scope, now: nowMs, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, maxSessions: config.MAX_SESSIONS_PER_USER })
+      for (const old of evicted) {
+        // the refresh tokens are dead already; this tells the resource services about the access tokens
+        await outbox.sessionRevoked({ sid: old, sub, reason: RevocationReason.sessionLimit, at: numericDate(nowMs) })
+        security('session_revoked', { sub, sid: old, reason: RevocationReason.sessionLimit })
+      }
       return respond(sid, { sub, clientId, scope, authTime: nowMs, jti, iat, exp }, scope, nowMs)
     },
 
@@ -113,7 +119,16 @@ export function createTokenService (deps: TokenServiceDeps) {
         }
       }
       const nowMs = now()
-      const result = await sessions.rotate({ sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti: randomUUID(), now: nowMs, idleMs, graceMs })
+      const newJti = randomUUID()
+      const rotation = { sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti, now: nowMs, idleMs, graceMs }
+      const result = await sessions.rotate(rotation).catch(async (err: unknown) => {
+        // A timed-out or cut-off script may still have run. Answering 503 after
+        // a committed rotation would make the client's retry look like reuse
+        // and cost it the session, so find out which it was.
+        const committed = await sessions.rotatedTo(claims.sub, claims.sid, newJti)
+        if (committed === undefined) throw err
+        return { status: 'rotated' as const, ...committed }
+      })
       if (result.status === 'missing') { counted('invalid'); throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the session has ended') }
       counted(result.status === 'rotated' || result.status === 'grace' ? result.status : 'reuse')
       if (result.status !== 'rotated' && result.status !== 'grace') {
@@ -148,8 +163,7 @@ export function createTokenService (deps: TokenServiceDeps) {
       try {
         return jwt.verifyAccess(token, { ignoreExpiration: allowExpired })
       } catch (err) {
-        const fault = err instanceof JwtError ? err.fault : 'signature'
-        throw Object.assign(new errors.RATCHET_INVALID_ACCESS_TOKEN(describeJwt(err)), { fault })
+        throw invalidToken(describeJwt(err))
       }
     },
 
@@ -198,7 +212,10 @@ export function createTokenService (deps: TokenServiceDeps) {
       return inactive
     },
 
-    listSessions: (sub: string) => sessions.list(sub, now()),
+    /** The user's live sessions, most recently used first; never more than the cap allows. */
+    listSessions: (sub: string) => sessions.list(sub, now(), config.MAX_SESSIONS_PER_USER),
+    /** Whether the session an access token names still lives (its signature alone does not say). */
+    sessionLives: (sub: string, sid: string) => sessions.exists(sub, sid),
     now
   }
 }

@@ -2,8 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { errors } from '@ratchet/shared'
 import { TokenVerifier, type VerifiedToken } from '../tokens/verifier.js'
-import { isB64Token, readBearer } from '../tokens/bearer.js'
-import { insufficientScope, malformedHeader, missingCredentials, revokedToken } from '../tokens/errors.js'
+import { insufficientScope, isB64Token, malformedHeader, missingCredentials, readBearer, revokedToken } from '@ratchet/fastify'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,7 +2,7 @@ import { errors, ACCESS_TOKEN_ALGS, ACCESS_TOKEN_TYP } from '@ratchet/shared'
 import type { KeyStore } from '../keys/store.js'
 import type { VerificationKey } from '../keys/jwk.js'
 import { LruCache } from './cache.js'
-import { expiredToken, invalidToken } from './errors.js'
+import { expiredToken, invalidToken } from '@ratchet/fastify'
 
 /** What a verified access token grants, kept in the cache until the token expires. */
 export interface VerifiedToken {

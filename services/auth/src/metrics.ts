@@ -1,10 +1,7 @@
-import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { Type } from 'typebox'
-import { counterFrom, createAppMetrics, gaugeFrom, METRICS_CONTENT_TYPE, redisKeys } from '@ratchet/shared'
-import { eventCounters } from '../events/counters.js'
+import { counterFrom, createAppMetrics, gaugeFrom, redisKeys } from '@ratchet/shared'
+import { eventCounters } from './events/counters.js'
 
 /** How a refresh ended (tokens/service.ts reports it). // wire contract: label values */
 export type RefreshResult = 'rotated' | 'grace' | 'reuse' | 'invalid'
@@ -69,30 +66,3 @@ export function createAuthMetrics (redis: Redis) {
 }
 
 export type AuthMetrics = ReturnType<typeof createAuthMetrics>
-
-/**
- * Times every request by route pattern (never the raw URL: ids in paths would
- * make a series each), counts logins from the login route's answers, and
- * serves GET /metrics. Registered before the routes, so its hook sees them all.
- */
-async function metricsPlugin (app: FastifyInstance, { metrics }: { metrics: AuthMetrics }) {
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url
-    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
-    if (route === '/v1/login' && request.method === 'POST') metrics.login(reply.statusCode)
-    done()
-  })
-  app.get('/metrics', {
-    // scrapes come every few seconds: log them only when something is wrong
-    logLevel: 'warn',
-    schema: {
-      tags: ['operations'],
-      summary: 'Prometheus metrics',
-      response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: Type.String() } } } }
-    }
-  }, async (_request, reply) => {
-    return reply.type(METRICS_CONTENT_TYPE).send(await metrics.scrape())
-  })
-}
-
-export default fp(metricsPlugin, { name: 'ratchet-metrics', fastify: '5.x' })

@@ -1,0 +1,57 @@
+import { STATUS_CODES } from 'node:http'
+import fp from 'fastify-plugin'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errors } from '@ratchet/shared'
+import { isRedisUnavailable } from './redis.js'
+
+/** The one error body; requestId only on a 5xx. // wire contract */
+export interface ErrorBody { statusCode: number, code: string, error: string, message: string, requestId?: string }
+
+/** An error as it goes out: its body and the headers that travel with it. */
+export interface ErrorAnswer { body: ErrorBody, challenge?: string | undefined }
+
+const isOurs = (code: string | undefined): boolean => code !== undefined && code in errors
+
+/**
+ * Turns any error into the one shape. Catalogue errors and Fastify's own 4xx
+ * (a validation error names the field) are answered as they are; Redis being
+ * away becomes 503; anything else is logged and hidden behind a 500. The
+ * request id travels in the x-request-id header; in a body only on a 5xx: a
+ * 4xx body depends only on what was asked, so equal failures give
+ * byte-for-byte equal bodies (login).
+ */
+export function toErrorAnswer (raw: FastifyError & { challenge?: string }, request: FastifyRequest): ErrorAnswer {
+  const err: FastifyError & { challenge?: string } = isRedisUnavailable(raw) ? new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis') : raw
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
+  if (status >= 500 && !isOurs(err.code)) {
+    request.log.error({ err }, 'request failed')
+    return { body: { statusCode: 500, code: 'RATCHET_INTERNAL', error: STATUS_CODES[500]!, message: 'Internal server error', requestId: request.id } }
+  }
+  // not-ready answers are expected (probes ask until we are); an outage is worth a warning
+  if (err.code === 'RATCHET_DEPENDENCY_UNAVAILABLE') request.log.warn({ code: err.code, reason: err.message }, 'dependency unavailable')
+  return {
+    body: { statusCode: status, code: err.code ?? 'RATCHET_ERROR', error: STATUS_CODES[status] ?? 'Error', message: err.message, ...(status >= 500 ? { requestId: request.id } : {}) },
+    challenge: err.challenge
+  }
+}
+
+/** Sends an answer from toErrorAnswer: a 503 says when to retry, a bearer failure carries its challenge. */
+export function sendError (reply: FastifyReply, { body, challenge }: ErrorAnswer): FastifyReply {
+  if (body.statusCode === 503) reply.header('retry-after', '1')
+  if (challenge !== undefined) reply.header('www-authenticate', challenge)
+  return reply.code(body.statusCode).send(body)
+}
+
+/**
+ * One error handler and one not-found answer for the whole app, and the
+ * request id on every response (x-request-id).
+ */
+async function errorsPlugin (app: FastifyInstance) {
+  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
+  app.setErrorHandler((err: FastifyError & { challenge?: string }, request, reply) => sendError(reply, toErrorAnswer(err, request)))
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` })
+  })
+}
+
+export const errorHandler = fp(errorsPlugin, { name: 'ratchet-errors', fastify: '5.x' })

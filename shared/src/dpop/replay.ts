@@ -1,0 +1,53 @@
+/**
+ * Where the `jti`s of accepted proofs are remembered until their proof could no longer
+ * be accepted anyway (RFC 9449 §11.1). `remember` answers true for a proof not seen
+ * before (and remembers it), false for a replay. The auth service keeps them in Redis,
+ * so every instance sees every proof; a resource instance keeps its own in memory.
+ */
+export interface ReplayCache {
+  remember (key: string, expiresAtMs: number, nowMs: number): boolean | Promise<boolean>
+}
+
+/**
+ * A bounded in-memory replay cache. When it is full, the oldest entry is dropped, and
+ * from then on a proof that would have expired no later than the dropped one is refused
+ * as if seen (the horizon): under a flood the accepted window shrinks, but a dropped
+ * `jti` can never be replayed.
+ */
+export class MemoryReplayCache implements ReplayCache {
+  readonly #seen = new Map<string, number>()
+  #horizonMs = 0
+
+  constructor (readonly max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError('the replay cache needs room for at least one entry')
+  }
+
+  remember (key: string, expiresAtMs: number, nowMs: number): boolean {
+    if (expiresAtMs <= this.#horizonMs) return false
+    const known = this.#seen.get(key)
+    if (known !== undefined && known > nowMs) return false
+    this.#sweep(nowMs)
+    if (this.#seen.size >= this.max) {
+      const oldest = this.#seen.entries().next()
+      if (oldest.done !== true) {
+        this.#seen.delete(oldest.value[0])
+        if (oldest.value[1] > this.#horizonMs) this.#horizonMs = oldest.value[1]
+        if (expiresAtMs <= this.#horizonMs) return false
+      }
+    }
+    this.#seen.set(key, expiresAtMs)
+    return true
+  }
+
+  /** Entries are added with about the same lifetime, so the expired ones are at the front. */
+  #sweep (nowMs: number): void {
+    for (const [key, exp] of this.#seen) {
+      if (exp > nowMs) return
+      this.#seen.delete(key)
+    }
+  }
+
+  get size (): number {
+    return this.#seen.size
+  }
+}
