@@ -9,6 +9,7 @@ import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
 import revocationsPlugin from './plugins/revocations.js'
+import deletionsPlugin from './plugins/deletions.js'
 import authenticatePlugin from './plugins/authenticate.js'
 import { registerResourceMetrics } from './metrics.js'
 import meRoutes from './routes/me.js'
@@ -58,6 +59,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })
+  await app.register(deletionsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX })
   await app.register(authenticatePlugin, { leeway: config.CLOCK_LEEWAY, cacheSize: config.VERIFY_CACHE_SIZE })
   // a key that left the JWKS may have been compromised: forget what it verified
   app.keys.onKeysRemoved = () => app.tokens.clearCache()

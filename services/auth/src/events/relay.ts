@@ -114,7 +114,7 @@ export function createRelay (opts: RelayOptions) {
     if (fields === null) return undefined
     const f: Record<string, string> = {}
     for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
-    const subject = f.type === 'session.revoked' ? names.sessionRevoked : f.type === 'user.revoked' ? names.userRevoked : ''
+    const subject = f.type === 'session.revoked' ? names.sessionRevoked : f.type === 'user.revoked' ? names.userRevoked : f.type === 'user.deleted' ? names.userDeleted : ''
     const parsed = parseEvent(opts.natsPrefix, subject, f.data ?? '')
     if (!parsed.ok) {
       // cannot be sent as it is and never will be: drop it rather than block the outbox

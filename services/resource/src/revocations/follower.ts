@@ -189,6 +189,9 @@ export class RevocationFollower {
       return
     }
     const { event } = parsed
+    // an account's deletion is handled by its own durable consumer (accounts/deletions.ts);
+    // the user.revoked before it is what rejects its tokens
+    if (event.type === 'user.deleted') return
     if (event.type === 'session.revoked') this.#opts.list.revokeSession(event.data.sid)
     else this.#opts.list.revokeUser(event.data.sub, event.data.before)
     this.applied++
