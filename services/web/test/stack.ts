@@ -107,9 +107,9 @@ function iatOf (jwt: string): number | null {
 /**
  * Auth, resource and web on free ports of localhost. `auth` overrides the auth
  * service's settings; `webOrigin` is what both services allow (the web app's own
- * origin unless a test wants it wrong).
+ * origin unless a test wants it wrong); `webHost` where the web app listens.
  */
-export async function startStack (t: Test, opts: { auth?: Partial<AuthConfig>, webOrigin?: (webUrl: string) => string } = {}): Promise<Stack> {
+export async function startStack (t: Test, opts: { auth?: Partial<AuthConfig>, webOrigin?: (webUrl: string) => string, webHost?: string } = {}): Promise<Stack> {
   const id = randomBytes(5).toString('hex')
   const [authPort, resourcePort, webPort] = [await freePort(), await freePort(), await freePort()]
   const authUrl = `http://localhost:${authPort}`
@@ -161,7 +161,7 @@ export async function startStack (t: Test, opts: { auth?: Partial<AuthConfig>, w
   await buildPage(publicDir)
   const web = await buildWeb({ HOST: 'localhost', PORT: webPort, AUTH_URL: authUrl, RESOURCE_URL: resourceUrl, LOG_LEVEL: 'silent' }, { logger: false, publicDir })
   t.teardown(() => web.close())
-  await web.listen({ host: 'localhost', port: webPort })
+  await web.listen({ host: opts.webHost ?? 'localhost', port: webPort })
 
   await eventually(async () => (await fetch(`http://127.0.0.1:${resourcePort}/health/ready`)).status === 200, 20_000, 'resource service ready')
   return { webUrl, authUrl, resourceUrl, refreshes, issued }
