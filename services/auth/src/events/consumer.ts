@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { parseEvent, type RatchetEvent } from '@ratchet/shared'
+import { CLOSE_STEP_MS, parseEvent, withDeadline, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
@@ -121,7 +121,8 @@ export function createRevoker (opts: RevokerOptions) {
       state.stopped = true
       signalStop()
       messages?.stop()
-      await done
+      // a JetStream request in flight (NATS away) only ends with its own timeout
+      await withDeadline(done ?? Promise.resolve(), CLOSE_STEP_MS)
     }
   }
 }
