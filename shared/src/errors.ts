@@ -22,7 +22,10 @@ export const errors = {
   RATCHET_RATE_LIMITED: createError<[number]>('RATCHET_RATE_LIMITED', 'Too many requests, retry in %d seconds', 429),
   RATCHET_LOGIN_THROTTLED: createError<[number]>('RATCHET_LOGIN_THROTTLED', 'Too many failed sign-ins for this account, retry in %d seconds', 429),
   RATCHET_REFRESH_TOKEN_REQUIRED: createError('RATCHET_REFRESH_TOKEN_REQUIRED', 'body must have property refresh_token (or send the refresh-token cookie)', 400),
-  RATCHET_CSRF_REJECTED: createError<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', 403)
+  RATCHET_CSRF_REJECTED: createError<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', 403),
+  // 401 at the resource service (RFC 9449 §7.1); the token-issuing routes answer 400 (§5)
+  RATCHET_INVALID_DPOP_PROOF: createError<[string]>('RATCHET_INVALID_DPOP_PROOF', 'Invalid DPoP proof: %s', 401),
+  RATCHET_USE_DPOP_NONCE: createError<[string]>('RATCHET_USE_DPOP_NONCE', 'DPoP nonce required: %s', 400)
 } as const
 
 export type ErrorCode = keyof typeof errors

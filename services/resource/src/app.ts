@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { browserOrigins, createAppMetrics, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
+import { browserOrigins, createAppMetrics, dpopAlgsOf, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
 import { docs, errorHandler, healthRoutes, metricsRoute } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
@@ -54,13 +54,17 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   const headers = securityHeaders()
   app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
   const origins = browserOrigins(config)
-  if (origins.length > 0) await app.register(cors, { origin: origins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['www-authenticate', 'retry-after'], maxAge: 600 })
+  if (origins.length > 0) await app.register(cors, { origin: origins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], exposedHeaders: ['www-authenticate', 'retry-after', 'dpop-nonce'], maxAge: 600 })
   await app.register(redisPlugin, { target: config, connect: 'background' })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })
   await app.register(deletionsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX })
-  await app.register(authenticatePlugin, { leeway: config.CLOCK_LEEWAY, cacheSize: config.VERIFY_CACHE_SIZE })
+  await app.register(authenticatePlugin, {
+    leeway: config.CLOCK_LEEWAY,
+    cacheSize: config.VERIFY_CACHE_SIZE,
+    dpop: { algs: dpopAlgsOf(config), maxAge: config.DPOP_PROOF_MAX_AGE, publicUrl: config.PUBLIC_URL, replayCacheSize: config.DPOP_REPLAY_CACHE_SIZE }
+  })
   // a key that left the JWKS may have been compromised: forget what it verified
   app.keys.onKeysRemoved = () => app.tokens.clearCache()
 
