@@ -21,5 +21,7 @@ export const redisKeys = {
   /** string: per-account failed-login counter */
   loginFailures: (email: string) => `login-failures:{${email}}`,
   /** hash: failed-login counter of an account on one known device (its device cookie) */
-  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`
+  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`,
+  /** string: a DPoP proof seen by the auth service (its key-scoped jti hash), until the proof would be stale anyway */
+  dpopProof: (replayKey: string) => `dpop-proof:${replayKey}`
 } as const
