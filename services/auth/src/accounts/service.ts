@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { invalidToken } from '@ratchet/fastify'
-import { errors, numericDate, RevocationReason, type AccessTokenClaims, type TokenResponse } from '@ratchet/shared'
+import { errors, numericDate, redisKeys, RevocationReason, type AccessTokenClaims, type TokenResponse } from '@ratchet/shared'
 import { normaliseEmail, type UserRecord, type UserStore } from '../stores/users.js'
 import type { DeviceInfo, SessionState } from '../stores/sessions.js'
 import type { Passwords } from '../passwords.js'
@@ -34,13 +34,6 @@ export interface AccountView { id: string, email: string, created_at: number }
 export function createAccountService (deps: AccountsDeps) {
   const { users, passwords, tokens, now } = deps
 
-  /** A failed check: the same 401 and body as a failed login, whatever went wrong. */
-  async function refuse (email: string): Promise<never> {
-    await deps.backoff?.failed(email, now())
-    deps.log().info({ event: 'login_failed' }, 'login failed')
-    throw new errors.RATCHET_INVALID_CREDENTIALS()
-  }
-
   /**
    * Re-checks the signed-in user's password before a change that needs it. It
    * is a login attempt in all but name: an attacker holding a stolen access
@@ -54,15 +47,28 @@ export function createAccountService (deps: AccountsDeps) {
       await passwords.verifyDummy(password)
       throw new errors.RATCHET_INVALID_CREDENTIALS()
     }
-    const wait = await deps.backoff?.remaining(account.email, now()) ?? 0
+    // the account's own login budget: the wait is checked and this try counted in one step
+    const budget = redisKeys.loginFailures(account.email)
+    const wait = await deps.backoff?.attempt(budget, now()) ?? 0
     if (wait > 0) {
       const seconds = Math.max(1, Math.ceil(wait / 1000))
       throw Object.assign(new errors.RATCHET_LOGIN_THROTTLED(seconds), { retryAfter: seconds })
     }
-    const user = await users.findByEmail(account.email)
-    const ok = user !== undefined && user.id === caller.sub && await passwords.verify(user.hash, password)
-    if (!ok) return await refuse(account.email)
-    await deps.backoff?.succeeded(account.email)
+    let user: UserRecord | undefined
+    try {
+      const found = await users.findByEmail(account.email)
+      if (found !== undefined && found.id === caller.sub && await passwords.verify(found.hash, password)) user = found
+    } catch (err) {
+      // neither a success nor a failure (Redis away, too busy to hash): give the try back
+      await deps.backoff?.refund(budget).catch(() => {})
+      throw err
+    }
+    if (user === undefined) {
+      // counted already, by the attempt above; the same 401 and body as a failed login
+      deps.log().info({ event: 'login_failed' }, 'login failed')
+      throw new errors.RATCHET_INVALID_CREDENTIALS()
+    }
+    await deps.backoff?.succeeded(budget)
     return { user, session }
   }
 
