@@ -11,7 +11,7 @@ export class OAuthError extends Error {
   }
 }
 
-/** RFC 6749 §5.2: 400 for every code but invalid_client (401); ours for the outage and failure codes. */
+/** RFC 6749 §5.2: 400 for every code but invalid_client (401), RFC 9449's two included; ours for the outage and failure codes. */
 const STATUS: Partial<Record<OAuthErrorCode, number>> = { invalid_client: 401, temporarily_unavailable: 503, server_error: 500 }
 
 /**
