@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { CLOSE_STEP_MS, parseEvent, withDeadline, type RatchetEvent } from '@ratchet/shared'
+import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, withDeadline, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
@@ -17,6 +17,8 @@ export interface ConsumerOptions {
   log: FastifyBaseLogger
   /** resolves once NATS is up (undefined: the subsystem is closing) */
   whenConnected: () => Promise<NatsConnection | undefined>
+  /** CLOCK_LEEWAY: how far past its arrival an event's `before` and `at` may reach */
+  leewaySeconds: number
   /** delay before an event is redelivered after the session store failed (ms) */
   retryDelayMs?: number
 }
@@ -102,7 +104,7 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
       return
     }
     try {
-      await handler.apply(parsed.event)
+      await handler.apply(clampEventTimes(parsed.event, storedAtMs(m.info), opts.leewaySeconds))
     } catch (err) {
       // the session store is away: the server redelivers after the delay
       counters.retried++

@@ -58,7 +58,7 @@ export async function startEvents ({ config, redis, sessions, users, log, handle
     // a server that lost its store behind a load balancer): put it back
     onPublishFailure: () => { if (!preparing && current !== undefined) prepare(current).catch(() => {}) }
   })
-  const consumerOptions = { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, log: elog, whenConnected: link.whenConnected }
+  const consumerOptions = { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, log: elog, whenConnected: link.whenConnected, leewaySeconds: config.CLOCK_LEEWAY }
   const revoker = createRevoker({ ...consumerOptions, sessions, users })
   const consumers = [revoker, ...handlers.map((h) => createEventConsumer(consumerOptions, h))]
 
