@@ -7,7 +7,8 @@ const password = 'input-bounds-password'
 
 t.test('e-mail addresses with invisible or direction-changing characters are refused with a 400 naming the field', async (t) => {
   const { url } = await startAuth(t)
-  for (const [name, ch] of [['a control character', '\u0007'], ['a zero-width space', '\u200b'], ['a zero-width joiner', '\u200d'], ['a soft hyphen', '\u00ad'], ['a right-to-left override', '\u202e'], ['a bidi isolate', '\u2066'], ['a byte-order mark', '\ufeff']]) {
+  const invisible: Array<[string, string]> = [['a control character', '\u0007'], ['a zero-width space', '\u200b'], ['a zero-width joiner', '\u200d'], ['a soft hyphen', '\u00ad'], ['a right-to-left override', '\u202e'], ['a bidi isolate', '\u2066'], ['a byte-order mark', '\ufeff']]
+  for (const [name, ch] of invisible) {
     const res = await call(`${url}/v1/signup`, { body: { email: `ad${ch}min@example.com`, password } })
     t.equal(res.status, 400, name)
     t.match(res.body.message, /email/, `${name}: the message names the field`)
