@@ -68,6 +68,7 @@ function entry<A extends Args = []> (code: string, message: string, wire: WireFo
 export const errors = {
   RATCHET_INVALID_CREDENTIALS: entry('RATCHET_INVALID_CREDENTIALS', 'Invalid email or password', { status: 401 }),
   RATCHET_EMAIL_TAKEN: entry('RATCHET_EMAIL_TAKEN', 'An account with this email already exists', { status: 409 }),
+  RATCHET_INVALID_EMAIL: entry<[string]>('RATCHET_INVALID_EMAIL', 'body/email %s', { status: 400 }),
   RATCHET_INVALID_REFRESH_TOKEN: entry<[string]>('RATCHET_INVALID_REFRESH_TOKEN', 'Invalid refresh token: %s', { status: 401, oauth: 'invalid_grant' }),
   RATCHET_INVALID_SCOPE: entry<[string]>('RATCHET_INVALID_SCOPE', 'Invalid scope: %s', { status: 400, oauth: 'invalid_scope' }),
   RATCHET_INVALID_ACCESS_TOKEN: entry<[string]>('RATCHET_INVALID_ACCESS_TOKEN', 'Invalid access token: %s', { status: 401, oauth: 'invalid_grant', bearer: 'invalid_token' }, { description: (d) => d }),
