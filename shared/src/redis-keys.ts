@@ -21,5 +21,7 @@ export const redisKeys = {
   /** string: per-account failed-login counter */
   loginFailures: (email: string) => `login-failures:{${email}}`,
   /** hash: failed-login counter of an account on one known device (its device cookie) */
-  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`
+  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`,
+  /** string: a user agent, shared by every session that logged in with it (the session holds its id) */
+  userAgent: (id: string) => `user-agent:${id}`
 } as const
