@@ -59,7 +59,7 @@ export interface DeviceInfo {
  * batch, the pruning and eviction of one login. Keeps every call in
  * milliseconds whatever one user holds (SLOWLOG figures in docs/security.md).
  */
-export const SESSION_BATCH = 500
+export const SESSION_BATCH = 200
 
 interface SessionCommands {
   ratchetCreateSession: (k1: string, k2: string, ...argv: Array<string | number>) => Promise<Array<string | number>>
