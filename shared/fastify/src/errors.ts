@@ -43,11 +43,10 @@ export function sendError (reply: FastifyReply, { body, challenge }: ErrorAnswer
 }
 
 /**
- * One error handler and one not-found answer for the whole app, and the
- * request id on every response (x-request-id).
+ * One error handler and one not-found answer for the whole app. The request id
+ * goes on every response (x-request-id) with the other common headers (apiHeaders).
  */
 async function errorsPlugin (app: FastifyInstance) {
-  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
   app.setErrorHandler((err: FastifyError & { challenge?: string }, request, reply) => sendError(reply, toErrorAnswer(err, request)))
   app.setNotFoundHandler((request, reply) => {
     return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` })
