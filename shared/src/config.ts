@@ -25,7 +25,13 @@ export const BaseEnv = Type.Object({
   TRUST_PROXY: Type.String({ default: '' }),
   CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' }),
   /** The web app's origin (services/web), allowed by CORS beside CORS_ORIGINS; empty: none. */
-  WEB_ORIGIN: Type.String({ pattern: '^(https?://[^,/\\s]+)?$', default: 'http://localhost:3000' })
+  WEB_ORIGIN: Type.String({ pattern: '^(https?://[^,/\\s]+)?$', default: 'http://localhost:3000' }),
+  /** DPoP (RFC 9449, docs/dpop.md): the proof algorithms accepted, space-separated. */
+  DPOP_ALGS: Type.String({ pattern: '^(ES256|ES384|ES512|EdDSA|PS256|PS384|PS512|RS256|RS384|RS512)( (ES256|ES384|ES512|EdDSA|PS256|PS384|PS512|RS256|RS384|RS512))*$', default: 'ES256 EdDSA' }),
+  /** Seconds a DPoP proof is accepted after its iat (plus CLOCK_LEEWAY); its jti is remembered as long. */
+  DPOP_PROOF_MAX_AGE: Seconds(60, 1),
+  /** The public base URL behind a proxy (`https://api.example.com`): what DPoP proofs' htu must name; empty: the URL as received. */
+  PUBLIC_URL: Type.String({ pattern: '^(https?://[^?#\\s]+)?$', default: '' })
 })
 
 /** The browser origins CORS allows: WEB_ORIGIN and every one in CORS_ORIGINS. */
@@ -75,7 +81,11 @@ export const AuthEnv = Type.Object({
   /** How long a device cookie from a successful login gives that browser its own login budget (see docs/security.md). */
   DEVICE_COOKIE_TTL: Seconds(15552000, 1),
   /** Live sessions one user may hold; a login past it ends the least recently used (see docs/security.md). */
-  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10000, default: 100 })
+  MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
+  /** `on`: DPoP proofs must carry a server nonce (RFC 9449 §8), handed out in DPoP-Nonce. */
+  DPOP_NONCE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
+  /** `true`: every session must be DPoP-bound; sign-in and refresh without a proof are refused. */
+  DPOP_REQUIRED: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' })
 })
 
 export const ResourceEnv = Type.Object({
@@ -84,7 +94,9 @@ export const ResourceEnv = Type.Object({
   /** empty: derived from ISSUER (see jwksUrlOf) */
   JWKS_URL: Type.String({ pattern: '^(https?://|$)', default: '' }),
   VERIFY_CACHE_SIZE: Type.Integer({ minimum: 0, default: 10000 }),
-  NOTE_MAX_LENGTH: Type.Integer({ minimum: 1, default: 2000 })
+  NOTE_MAX_LENGTH: Type.Integer({ minimum: 1, default: 2000 }),
+  /** DPoP proofs (jti) remembered per instance; when full, the oldest go and older proofs are refused (see docs/dpop.md). */
+  DPOP_REPLAY_CACHE_SIZE: Type.Integer({ minimum: 1, default: 100000 })
 })
 
 export type BaseConfig = Static<typeof BaseEnv>
@@ -140,4 +152,9 @@ export function trustProxyOf (setting: string): boolean | string {
   if (setting === '' || setting === 'false') return false
   if (setting === 'true') return true
   return setting
+}
+
+/** DPOP_ALGS as a list. */
+export function dpopAlgsOf (config: Pick<BaseConfig, 'DPOP_ALGS'>): string[] {
+  return [...new Set(config.DPOP_ALGS.split(' '))]
 }

@@ -9,6 +9,8 @@ export const RevocationReason = {
   refreshTokenReuse: 'refresh_token_reuse',
   revoked: 'revoked',
   passwordChanged: 'password_changed',
+  logoutOthers: 'logout_others',
+  accountDeleted: 'account_deleted',
   admin: 'admin',
   /** a login past MAX_SESSIONS_PER_USER ended the least recently used session */
   sessionLimit: 'session_limit'
@@ -36,24 +38,45 @@ export const UserRevokedEvent = Type.Object({
   at: NumericDate
 })
 
+/**
+ * `<prefix>.events.user.deleted`: the account `sub` no longer exists; services
+ * delete what they keep for it. Always follows a `user.revoked` that ended its sessions.
+ */
+export const UserDeletedEvent = Type.Object({
+  id: Id,
+  sub: Type.String({ minLength: 1, maxLength: 128 }),
+  at: NumericDate
+})
+
 export type SessionRevoked = Static<typeof SessionRevokedEvent>
 export type UserRevoked = Static<typeof UserRevokedEvent>
+export type UserDeleted = Static<typeof UserDeletedEvent>
 
 export type RatchetEvent =
   | { type: 'session.revoked', data: SessionRevoked }
   | { type: 'user.revoked', data: UserRevoked }
+  | { type: 'user.deleted', data: UserDeleted }
+
+export type EventType = RatchetEvent['type']
 
 /** NATS subjects, all under `<prefix>.events.>`. // wire contract */
 export function subjects (prefix: string) {
   return {
     all: `${prefix}.events.>`,
     sessionRevoked: `${prefix}.events.session.revoked`,
-    userRevoked: `${prefix}.events.user.revoked`
+    userRevoked: `${prefix}.events.user.revoked`,
+    userDeleted: `${prefix}.events.user.deleted`
   } as const
+}
+
+/** The subject events of `type` are published on. */
+export function subjectOfType (prefix: string, type: EventType): string {
+  return `${prefix}.events.${type}`
 }
 
 const checkSession = Compile(SessionRevokedEvent)
 const checkUser = Compile(UserRevokedEvent)
+const checkDeleted = Compile(UserDeletedEvent)
 
 export type ParsedEvent = { ok: true, event: RatchetEvent } | { ok: false, error: string }
 
@@ -77,6 +100,10 @@ export function parseEvent (prefix: string, subject: string, payload: Uint8Array
     if (checkUser.Check(data)) return { ok: true, event: { type: 'user.revoked', data } }
     return { ok: false, error: `user.revoked: ${firstError(checkUser.Errors(data))}` }
   }
+  if (subject === names.userDeleted) {
+    if (checkDeleted.Check(data)) return { ok: true, event: { type: 'user.deleted', data } }
+    return { ok: false, error: `user.deleted: ${firstError(checkDeleted.Errors(data))}` }
+  }
   return { ok: false, error: `unknown subject ${subject}` }
 }
 
@@ -88,7 +115,7 @@ function firstError (errors: Iterable<{ instancePath?: string, message?: string 
 
 /** The subject an event is published on. */
 export function subjectOf (prefix: string, event: RatchetEvent): string {
-  return event.type === 'session.revoked' ? subjects(prefix).sessionRevoked : subjects(prefix).userRevoked
+  return subjectOfType(prefix, event.type)
 }
 
 /** Seconds since the epoch with millisecond precision (a JWT NumericDate). */

@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AckPolicy, connect, StringCodec, type NatsConnection } from 'nats'
 import { waitFor } from './flow.ts'
+import { DELETIONS_DURABLE } from '../../services/resource/src/accounts/deletions.ts'
 
 const conf = fileURLToPath(new URL('../../deploy/nats.conf', import.meta.url))
 const sc = StringCodec()
@@ -104,4 +105,25 @@ t.test('the resource user cannot delete or purge the stream', async (t) => {
   await t.rejects(rjsm.streams.purge(STREAM), { code: 'PERMISSIONS_VIOLATION' })
   await t.rejects(rjsm.streams.delete(STREAM), { code: 'PERMISSIONS_VIOLATION' })
   t.ok(await jsm.streams.info(STREAM), 'the stream is still there')
+})
+
+t.test('the resource user runs its account-deletion consumer and acknowledges what it read', async (t) => {
+  const rjsm = await resource.jetstreamManager()
+  await rjsm.consumers.add(STREAM, { durable_name: DELETIONS_DURABLE, ack_policy: AckPolicy.Explicit, filter_subject: 'ratchet.events.user.deleted' })
+  await auth.jetstream().publish('ratchet.events.user.deleted', sc.encode('deleted'))
+  const consumer = await resource.jetstream().consumers.get(STREAM, DELETIONS_DURABLE)
+  const m = await consumer.next({ expires: 5_000 })
+  t.equal(m === null ? undefined : sc.decode(m.data), 'deleted')
+  t.ok(await m?.ackAck(), 'the ack was accepted')
+})
+
+t.test('the resource user cannot acknowledge for the auth service\'s consumer', async (t) => {
+  await jsm.consumers.add(STREAM, { durable_name: 'perm-auth-2', ack_policy: AckPolicy.Explicit, filter_subject: EVENT })
+  await auth.jetstream().publish(EVENT, sc.encode('for auth only'))
+  const consumer = await resource.jetstream().consumers.get(STREAM, 'perm-auth-2')
+  const m = await consumer.next({ expires: 5_000 })
+  t.ok(m, 'it may read (pull) the message')
+  // the ack is refused: the message stays pending for the auth service
+  await t.rejects(m!.ackAck({ timeout: 2_000 }))
+  t.equal((await jsm.consumers.info(STREAM, 'perm-auth-2')).num_ack_pending, 1)
 })

@@ -13,6 +13,8 @@ import { createUserStore } from './stores/users.js'
 import { createOutbox } from './events/outbox.js'
 import { startEvents } from './events/index.js'
 import { createPasswords } from './passwords.js'
+import { createAccountService } from './accounts/service.js'
+import { createLoginBackoff } from './plugins/login-backoff.js'
 import { accountRoutes } from './routes/accounts.js'
 import { refreshRoutes } from './routes/refresh.js'
 import { sessionRoutes } from './routes/logout.js'
@@ -68,26 +70,40 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await passwords.warm()
   const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
+  const users = createUserStore(redis)
+  const outbox = createOutbox(redis)
   const metrics = createAuthMetrics(redis)
   const tokens = createTokenService({
     config,
     jwt,
     sessions,
-    outbox: createOutbox(redis),
+    outbox,
     now,
     // the request's logger when there is one, so the line carries the request id
     onSecurityEvent: (event, detail) => { requestLog(app.log).info({ event, ...detail }, `security event: ${event}`); metrics.securityEvent(event, detail) },
     onRefresh: metrics.refresh
   })
 
-  const events = await startEvents({ config, redis, sessions, log: app.log })
+  const accounts = createAccountService({
+    users,
+    passwords,
+    tokens,
+    outbox,
+    // the same counters the login route's back-off keeps (plugins/rate-limit.ts)
+    backoff: config.RATE_LIMITS === 'on'
+      ? createLoginBackoff(redis, { free: config.LOGIN_FREE_FAILURES, maxMs: config.LOGIN_BACKOFF_MAX * 1000, ttlMs: config.LOGIN_FAILURE_TTL * 1000 })
+      : undefined,
+    now,
+    log: () => requestLog(app.log)
+  })
+
+  const events = await startEvents({ config, redis, sessions, users, log: app.log })
   app.addHook('onClose', async () => { await events.close() })
 
   const deps: RouteDeps = {
     config,
     tokens,
-    users: createUserStore(redis),
-    passwords,
+    accounts,
     ring: keys.ring
   }
   // before the routes: both read them as they are added (docs first, so /metrics is documented too)

@@ -27,8 +27,11 @@ export const Session = Type.Object({
   sid: Type.String(),
   client_id: Type.String(),
   scope: Type.String(),
-  created_at: Type.Number({ description: 'NumericDate, ms precision' }),
+  created_at: Type.Number({ description: 'NumericDate, ms precision: the login' }),
+  last_used_at: Type.Number({ description: 'NumericDate, ms precision: the last refresh (the login when there was none)' }),
   expires_at: Type.Integer({ description: 'idle expiry of the current refresh token' }),
   max_expires_at: Type.Integer(),
+  user_agent: Type.Union([Type.String(), Type.Null()], { description: 'as sent at login, at most 200 characters' }),
+  ip: Type.Union([Type.String(), Type.Null()], { description: 'client address at login (TRUST_PROXY respected)' }),
   current: Type.Boolean()
 })

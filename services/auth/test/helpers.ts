@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
-import { AuthEnv, loadConfig, type AuthConfig } from '@ratchet/shared'
+import { AuthEnv, loadConfig, withDeadline, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
@@ -18,8 +18,12 @@ export function testConfig (overrides: Partial<AuthConfig> = {}): AuthConfig {
 
 /** Deletes every key under a prefix (test clean-up). */
 export async function dropPrefix (redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl)
+  // one attempt, no retries: a test that stopped its own Redis has nothing to drop
+  // (and a run killed mid-way is cleaned up by age at the next run's start)
+  const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 2000 })
+  redis.on('error', () => {})
   try {
+    if (!await withDeadline(redis.connect().then(() => true), 2000, false)) return
     let cursor = '0'
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)

@@ -140,6 +140,7 @@ t.test('with Redis away the limited routes answer 503 with Retry-After, not 500'
     const exited = new Promise((resolve) => child.once('exit', resolve))
     await eventually(async () => {
       const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      probe.on('error', () => {}) // refused until the server is up: the answer, not news
       try { await probe.connect(); return (await probe.ping()) === 'PONG' ? true : undefined } catch { return undefined } finally { probe.disconnect() }
     }, 10000, 50)
     return { stop: async () => { if (child.exitCode === null) { child.kill('SIGTERM'); await exited } } }

@@ -11,6 +11,7 @@ async function startRedis (port: number, dir: string): Promise<ChildProcess> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
   await eventually(async () => {
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    probe.on('error', () => {}) // refused until the server is up: the answer, not news
     try { await probe.connect(); return (await probe.ping()) === 'PONG' ? true : undefined } catch { return undefined } finally { probe.disconnect() }
   }, 10000, 50)
   return child

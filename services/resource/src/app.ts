@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { browserOrigins, createAppMetrics, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
+import { browserOrigins, createAppMetrics, dpopAlgsOf, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
 import { apiHeaders, docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
 import revocationsPlugin from './plugins/revocations.js'
+import deletionsPlugin from './plugins/deletions.js'
 import authenticatePlugin from './plugins/authenticate.js'
 import { registerResourceMetrics } from './metrics.js'
 import meRoutes from './routes/me.js'
@@ -52,13 +53,18 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   // credentials: this service takes bearer tokens, never cookies (see docs/security.md)
   await app.register(apiHeaders, {
     securityHeaders: securityHeaders(),
-    cors: { origins: browserOrigins(config), credentials: false, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['www-authenticate', 'retry-after'], maxAge: 600 }
+    cors: { origins: browserOrigins(config), credentials: false, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], exposedHeaders: ['www-authenticate', 'retry-after', 'dpop-nonce'], maxAge: 600 }
   })
   await app.register(redisPlugin, { target: config, connect: 'background' })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })
-  await app.register(authenticatePlugin, { leeway: config.CLOCK_LEEWAY, cacheSize: config.VERIFY_CACHE_SIZE })
+  await app.register(deletionsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX })
+  await app.register(authenticatePlugin, {
+    leeway: config.CLOCK_LEEWAY,
+    cacheSize: config.VERIFY_CACHE_SIZE,
+    dpop: { algs: dpopAlgsOf(config), maxAge: config.DPOP_PROOF_MAX_AGE, publicUrl: config.PUBLIC_URL, replayCacheSize: config.DPOP_REPLAY_CACHE_SIZE }
+  })
   // a key that left the JWKS may have been compromised: forget what it verified
   app.keys.onKeysRemoved = () => app.tokens.clearCache()
 

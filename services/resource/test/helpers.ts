@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import { connect, type NatsConnection } from 'nats'
-import { loadConfig, ResourceEnv, type ResourceConfig } from '@ratchet/shared'
+import { loadConfig, ResourceEnv, withDeadline, type ResourceConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
@@ -95,7 +95,9 @@ export async function createStream (t: Test, nc: NatsConnection, config: Pick<Re
   // a connection of its own: `nc` may be closed by an earlier teardown
   const server = nc.getServer()
   t.teardown(async () => {
-    const c = await connect({ servers: server })
+    // a test that stopped its own NATS server has no stream left to delete
+    const c = await connect({ servers: server, timeout: 2000 }).catch(() => undefined)
+    if (c === undefined) return
     await (await c.jetstreamManager()).streams.delete(config.NATS_STREAM).catch(() => {})
     await c.close()
   })
@@ -136,10 +138,7 @@ export async function start (t: Test, opts: StartOptions = {}): Promise<Started>
   const app = await buildApp(config, { logger: false, retryInterval: 100, jwks: { minRefreshInterval: 0, retryInterval: 100 }, ...opts.build })
   t.teardown(async () => {
     await app.close()
-    const redis = new Redis(config.REDIS_URL)
-    const keys = await redis.keys(`${config.REDIS_PREFIX}*`)
-    if (keys.length > 0) await redis.del(...keys)
-    redis.disconnect()
+    await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX)
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -148,6 +147,19 @@ export async function start (t: Test, opts: StartOptions = {}): Promise<Started>
   const token = (over: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
     signWith(key, { alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header }, claims(config, over))
   return { app, url, config, jwks, key, nc, token }
+}
+
+/** Deletes every key under a prefix (test clean-up); one attempt: a test that stopped its own Redis has nothing to drop. */
+async function dropPrefix (redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 2000 })
+  redis.on('error', () => {})
+  try {
+    if (!await withDeadline(redis.connect().then(() => true), 2000, false)) return
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length > 0) await redis.del(...keys)
+  } finally {
+    redis.disconnect()
+  }
 }
 
 /** Polls until `check` holds, failing after a deadline (no sleeping for a fixed time). */

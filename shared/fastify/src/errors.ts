@@ -8,7 +8,7 @@ import { isRedisUnavailable } from './redis.js'
 export interface ErrorBody { statusCode: number, code: string, error: string, message: string, requestId?: string }
 
 /** An error as it goes out: its body and the headers that travel with it. */
-export interface ErrorAnswer { body: ErrorBody, challenge?: string | undefined }
+export interface ErrorAnswer { body: ErrorBody, challenge?: string | undefined, retryAfter?: number | undefined }
 
 const isOurs = (code: string | undefined): boolean => code !== undefined && code in errors
 
@@ -20,8 +20,8 @@ const isOurs = (code: string | undefined): boolean => code !== undefined && code
  * 4xx body depends only on what was asked, so equal failures give
  * byte-for-byte equal bodies (login).
  */
-export function toErrorAnswer (raw: FastifyError & { challenge?: string }, request: FastifyRequest): ErrorAnswer {
-  const err: FastifyError & { challenge?: string } = isRedisUnavailable(raw) ? new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis') : raw
+export function toErrorAnswer (raw: FastifyError & { challenge?: string, retryAfter?: number }, request: FastifyRequest): ErrorAnswer {
+  const err: FastifyError & { challenge?: string, retryAfter?: number } = isRedisUnavailable(raw) ? new errors.RATCHET_DEPENDENCY_UNAVAILABLE('Redis') : raw
   const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500
   if (status >= 500 && !isOurs(err.code)) {
     request.log.error({ err }, 'request failed')
@@ -31,13 +31,16 @@ export function toErrorAnswer (raw: FastifyError & { challenge?: string }, reque
   if (err.code === 'RATCHET_DEPENDENCY_UNAVAILABLE') request.log.warn({ code: err.code, reason: err.message }, 'dependency unavailable')
   return {
     body: { statusCode: status, code: err.code ?? 'RATCHET_ERROR', error: STATUS_CODES[status] ?? 'Error', message: err.message, ...(status >= 500 ? { requestId: request.id } : {}) },
-    challenge: err.challenge
+    challenge: err.challenge,
+    // a throttled attempt says when it may come again (seconds)
+    retryAfter: status === 429 ? err.retryAfter : undefined
   }
 }
 
 /** Sends an answer from toErrorAnswer: a 503 says when to retry, a bearer failure carries its challenge. */
-export function sendError (reply: FastifyReply, { body, challenge }: ErrorAnswer): FastifyReply {
+export function sendError (reply: FastifyReply, { body, challenge, retryAfter }: ErrorAnswer): FastifyReply {
   if (body.statusCode === 503) reply.header('retry-after', '1')
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
   if (challenge !== undefined) reply.header('www-authenticate', challenge)
   return reply.code(body.statusCode).send(body)
 }
@@ -47,7 +50,7 @@ export function sendError (reply: FastifyReply, { body, challenge }: ErrorAnswer
  * goes on every response (x-request-id) with the other common headers (apiHeaders).
  */
 async function errorsPlugin (app: FastifyInstance) {
-  app.setErrorHandler((err: FastifyError & { challenge?: string }, request, reply) => sendError(reply, toErrorAnswer(err, request)))
+  app.setErrorHandler((err: FastifyError & { challenge?: string, retryAfter?: number }, request, reply) => sendError(reply, toErrorAnswer(err, request)))
   app.setNotFoundHandler((request, reply) => {
     return reply.code(404).send({ statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url.split('?')[0] ?? ''} not found` })
   })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis, RedisOptions } from 'ioredis'
-import { createRedisClient, type RedisTarget } from '@ratchet/shared'
+import { closeRedis, createRedisClient, type RedisTarget } from '@ratchet/shared'
 
 // ioredis raises these client-side with no code of their own: the exact messages it
 // uses (ioredis/built), compared whole, never searched in.
@@ -94,8 +94,8 @@ async function redisPlugin (app: FastifyInstance, { target, connect }: RedisPlug
   app.decorate('redis', redis)
   app.addHook('onClose', async () => {
     closing = true
-    if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect())
-    else redis.disconnect()
+    // QUIT with a deadline, else a disconnect that fails what the client holds (see closeRedis)
+    await closeRedis(redis)
   })
   if (connect === 'boot') await connectRedis(redis)
 }

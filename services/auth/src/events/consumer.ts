@@ -1,7 +1,8 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { parseEvent, type RatchetEvent } from '@ratchet/shared'
+import { CLOSE_STEP_MS, parseEvent, withDeadline, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
+import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
 
 /** Shared by every auth instance: each event is applied by one of them. // wire contract */
@@ -14,6 +15,8 @@ export interface RevokerOptions {
   /** NATS_SUBJECT_PREFIX */
   prefix: string
   sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
+  /** when given, user.deleted removes the account (idempotent: a deletion cut short completes) */
+  users?: Pick<UserStore, 'remove'> | undefined
   log: FastifyBaseLogger
   /** resolves once NATS is up (undefined: the subsystem is closing) */
   whenConnected: () => Promise<NatsConnection | undefined>
@@ -60,7 +63,10 @@ export function createRevoker (opts: RevokerOptions) {
   async function apply (event: RatchetEvent): Promise<void> {
     if (event.type === 'session.revoked') await opts.sessions.revoke(event.data.sub, event.data.sid)
     // `before` is a NumericDate made from whole milliseconds: rounding restores them exactly
-    else await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
+    else if (event.type === 'user.revoked') await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
+    // the user.revoked before it ended the sessions; the account and its address go now
+    // (the address is only freed while it still names this user, so a replay is harmless)
+    else await opts.users?.remove(event.data.sub)
   }
 
   async function handle (m: JsMsg): Promise<void> {
@@ -115,7 +121,8 @@ export function createRevoker (opts: RevokerOptions) {
       state.stopped = true
       signalStop()
       messages?.stop()
-      await done
+      // a JetStream request in flight (NATS away) only ends with its own timeout
+      await withDeadline(done ?? Promise.resolve(), CLOSE_STEP_MS)
     }
   }
 }

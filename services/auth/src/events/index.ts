@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { NatsConnection } from 'nats'
 import { subjects, type AuthConfig } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
+import type { UserStore } from '../stores/users.js'
 import { createNatsLink } from './nats.js'
 import { ensureStream, retentionSeconds } from './stream.js'
 import { createRelay } from './relay.js'
@@ -14,6 +15,8 @@ export interface EventsOptions {
   config: Pick<AuthConfig, 'NATS_URL' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX' | 'NATS_STREAM_REPLICAS' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PREFIX' | 'ACCESS_TOKEN_TTL' | 'CLOCK_LEEWAY'>
   redis: Redis
   sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
+  /** for user.deleted: the account's records go too */
+  users?: Pick<UserStore, 'remove'>
   log: FastifyBaseLogger
 }
 
@@ -25,7 +28,7 @@ const DUPLICATE_WINDOW_SECONDS = 120
  * connection), the outbox relay, and the durable consumer that revokes sessions.
  * Returns at once; NATS may come later. Ready once connected and the stream is in place.
  */
-export async function startEvents ({ config, redis, sessions, log }: EventsOptions) {
+export async function startEvents ({ config, redis, sessions, users, log }: EventsOptions) {
   const elog = log.child({ component: 'events' })
   const link = createNatsLink({ servers: config.NATS_URL, name: 'ratchet-auth', log: elog })
   const spec = {
@@ -53,7 +56,7 @@ export async function startEvents ({ config, redis, sessions, log }: EventsOptio
     // a server that lost its store behind a load balancer): put it back
     onPublishFailure: () => { if (!preparing && current !== undefined) prepare(current).catch(() => {}) }
   })
-  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, log: elog, whenConnected: link.whenConnected })
+  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, users, log: elog, whenConnected: link.whenConnected })
 
   // after every (re)connection: the server may have come back without the stream
   async function prepare (nc: NatsConnection, attempt = 1): Promise<void> {

@@ -1,6 +1,6 @@
 import { connect, Events, type NatsConnection } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { natsConnectOptions } from '@ratchet/shared'
+import { drainNats, natsConnectOptions } from '@ratchet/shared'
 
 export interface NatsLinkOptions {
   /** NATS_URL: one server or several, comma-separated */
@@ -101,11 +101,9 @@ export function createNatsLink (opts: NatsLinkOptions): NatsLink {
       waiters = []
       const conn = nc
       nc = undefined
-      if (conn === undefined || conn.isClosed()) return
       // drain lets acks and in-flight publishes finish; a disconnected client has
       // nothing to drain and would only wait for a server that may never return
-      if (wasUp) await conn.drain().catch(async () => { await conn.close() })
-      else await conn.close()
+      await drainNats(conn, undefined, wasUp)
     }
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { redisKeys, type RatchetEvent, type SessionRevoked, type UserRevoked } from '@ratchet/shared'
+import { redisKeys, type RatchetEvent, type SessionRevoked, type UserDeleted, type UserRevoked } from '@ratchet/shared'
 
 /**
  * The outbox: an event is written to a Redis stream before the revocation it
@@ -22,6 +22,11 @@ export function createOutbox (redis: Redis) {
     async userRevoked (e: Omit<UserRevoked, 'id'>): Promise<UserRevoked> {
       const data = { id: randomUUID(), ...e }
       await append({ type: 'user.revoked', data })
+      return data
+    },
+    async userDeleted (e: Omit<UserDeleted, 'id'>): Promise<UserDeleted> {
+      const data = { id: randomUUID(), ...e }
+      await append({ type: 'user.deleted', data })
       return data
     }
   }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { JetStreamClient, NatsConnection, PubAck } from 'nats'
-import { createRedisClient, parseEvent, redisKeys, subjects, type RedisTarget } from '@ratchet/shared'
+import { CLOSE_STEP_MS, createRedisClient, disconnectRedis, logRedisErrors, parseEvent, redisKeys, subjects, withDeadline, type RedisTarget } from '@ratchet/shared'
 import { eventCounters } from './counters.js'
 
 /** The Redis consumer group every auth instance's relay joins. // wire contract */
@@ -75,7 +75,7 @@ export function createRelay (opts: RelayOptions) {
     retryStrategy: (times) => Math.min(100 * times, 2000)
   }) as Redis & RelayCommands
   conn.defineCommand('ratchetCreateGroup', { numberOfKeys: 1, lua: createGroup })
-  conn.on('error', (err: Error) => { opts.log.debug({ reason: err.message }, 'relay redis connection error') })
+  logRedisErrors(conn, opts.log, 'Redis (outbox relay)')
   opts.redis.defineCommand('ratchetRemoveIdleConsumers', { numberOfKeys: 1, lua: removeIdleConsumers })
   const shared = opts.redis as Redis & RelayCommands
 
@@ -114,7 +114,7 @@ export function createRelay (opts: RelayOptions) {
     if (fields === null) return undefined
     const f: Record<string, string> = {}
     for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
-    const subject = f.type === 'session.revoked' ? names.sessionRevoked : f.type === 'user.revoked' ? names.userRevoked : ''
+    const subject = f.type === 'session.revoked' ? names.sessionRevoked : f.type === 'user.revoked' ? names.userRevoked : f.type === 'user.deleted' ? names.userDeleted : ''
     const parsed = parseEvent(opts.natsPrefix, subject, f.data ?? '')
     if (!parsed.ok) {
       // cannot be sent as it is and never will be: drop it rather than block the outbox
@@ -200,10 +200,10 @@ export function createRelay (opts: RelayOptions) {
       state.stopped = true
       signalStop()
       // a blocking read in flight only ends with its connection
-      conn.disconnect()
-      await done
+      disconnectRedis(conn)
+      await withDeadline(done ?? Promise.resolve(), CLOSE_STEP_MS)
       // leave no empty consumer behind; one with pending entries stays for others to claim
-      await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, 0, consumer, '').catch(() => 0)
+      await withDeadline(shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, 0, consumer, ''), CLOSE_STEP_MS)
     }
   }
 }

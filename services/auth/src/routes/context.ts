@@ -2,16 +2,14 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AuthConfig } from '@ratchet/shared'
 import type { TokenService } from '../tokens/service.js'
-import type { UserStore } from '../stores/users.js'
-import type { Passwords } from '../passwords.js'
+import type { AccountService } from '../accounts/service.js'
 import type { KeyRing } from '../keys/ring.js'
 
 /** What route plugins are given: explicit dependencies, no decorators. */
 export interface RouteDeps {
   config: AuthConfig
   tokens: TokenService
-  users: UserStore
-  passwords: Passwords
+  accounts: AccountService
   ring: () => KeyRing
 }
 

@@ -1,16 +1,17 @@
 import { Type } from 'typebox'
-import { errors, RevocationReason, type AccessTokenClaims } from '@ratchet/shared'
-import { ErrorResponse, Jwt, Session } from '../schemas.js'
-import { invalidToken, missingCredentials, requireBearer } from '@ratchet/fastify'
 import type { FastifyRequest } from 'fastify'
+import { errors, RevocationReason } from '@ratchet/shared'
+import { invalidToken, missingCredentials } from '@ratchet/fastify'
+import { ErrorResponse, Jwt, Session } from '../schemas.js'
 import { clearRefreshCookie, readRefreshCookie, REFRESH_COOKIE } from '../plugins/cookies.js'
+import { bearerClaims } from './caller.js'
 import type { App, RouteDeps } from './context.js'
 
+/** The page size of GET /v1/sessions, and its maximum. */
+const SESSIONS_PAGE = 100
+
 export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
-  /** The caller's access token; `allowExpired` for logout, which is always allowed. */
-  function authenticate (request: FastifyRequest, allowExpired: boolean): AccessTokenClaims {
-    return tokens.verifyAccess(requireBearer(request.headers.authorization), allowExpired)
-  }
+  const authenticate = (request: FastifyRequest, allowExpired: boolean) => bearerClaims(request, tokens, allowExpired)
 
   app.post('/v1/logout', {
     schema: {
@@ -55,13 +56,32 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
     return reply.code(204).send(null)
   })
 
+  app.post('/v1/logout-others', {
+    schema: { tags: ['sessions'], summary: 'End every session of the user but this one', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), 401: ErrorResponse } }
+  }, async (request, reply) => {
+    const claims = authenticate(request, false)
+    if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
+    await tokens.revokeOthers(claims.sub, claims.sid)
+    return reply.code(204).send(null)
+  })
+
   app.get('/v1/sessions', {
-    schema: { tags: ['sessions'], summary: "The user's active sessions", security: [{ bearerAuth: [] }], response: { 200: Type.Object({ sessions: Type.Array(Session) }), 401: ErrorResponse } }
+    schema: {
+      tags: ['sessions'],
+      summary: "The user's active sessions, newest first",
+      security: [{ bearerAuth: [] }],
+      querystring: Type.Object({
+        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' })),
+        limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: `sessions per page, 1 to ${SESSIONS_PAGE} (default)` }))
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ sessions: Type.Array(Session), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorResponse, 401: ErrorResponse }
+    }
   }, async (request) => {
     const claims = authenticate(request, false)
     if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
-    const list = await tokens.listSessions(claims.sub)
-    return { sessions: list.map((s) => ({ ...s, current: s.sid === claims.sid })) }
+    const limit = request.query.limit === undefined ? SESSIONS_PAGE : Number(request.query.limit)
+    const page = await tokens.sessionPage(claims.sub, { cursor: request.query.cursor, limit })
+    return { sessions: page.sessions.map((s) => ({ ...s, current: s.sid === claims.sid })), next_cursor: page.nextCursor }
   })
 
   app.delete('/v1/sessions/:sid', {

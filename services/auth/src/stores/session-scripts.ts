@@ -6,13 +6,14 @@
  */
 
 // ARGV: sid, jti, nowMs, idleMs, maxMs, sub, clientId, scope, maxSessions,
-// batch, key prefix of session keys (with the ioredis prefix)
+// batch, key prefix of session keys (with the ioredis prefix), userAgent, ip
 // -> {iat, exp, evicted sid...}
 // The index is scored by each session's idle expiry, so what has expired sits
 // at the low end and the least recently used live session next to it. Each
 // call prunes and evicts at most `batch` entries, so one user's index never
 // makes this script long; an oversized index shrinks by a batch per login.
 // Evicted keys share KEYS[1]'s {uid} hash tag, hence its Cluster slot.
+// The device fields are display-only and left out when empty, to keep the hash small.
 export const createSession = `
 local now = tonumber(ARGV[3])
 local batch = tonumber(ARGV[10])
@@ -22,6 +23,8 @@ local exp = math.floor(until_ms / 1000)
 local iat = math.floor(now / 1000)
 redis.call('HSET', KEYS[1], 'sub', ARGV[6], 'cid', ARGV[7], 'scp', ARGV[8], 'at', now, 'mx', mx,
   'cur', ARGV[2], 'ci', iat, 'ce', exp)
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'ua', ARGV[12]) end
+if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'ip', ARGV[13]) end
 redis.call('PEXPIREAT', KEYS[1], until_ms)
 local expired = redis.call('ZCOUNT', KEYS[2], '-inf', now)
 if expired > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, math.min(expired, batch) - 1) end

@@ -22,10 +22,19 @@ export interface SessionInfo {
   sid: string
   client_id: string
   scope: string
+  /** NumericDate (ms precision): the login */
   created_at: number
+  /** NumericDate (ms precision): the last refresh, or the login when there was none */
+  last_used_at: number
   expires_at: number
   max_expires_at: number
+  /** as seen at login; null when the client sent none */
+  user_agent: string | null
+  ip: string | null
 }
+
+/** What a session records about the device that logged in (display only, never trusted). */
+export interface DeviceInfo { userAgent?: string | undefined, ip?: string | undefined }
 
 /**
  * How much one script or one read may touch: an index scan step, a logout-all
@@ -55,9 +64,10 @@ export function createSessionStore (redis: Redis, prefix: string) {
      * Records a new session; past `maxSessions` the least recently used ones
      * end (at most a batch per call), and their sids are returned as `evicted`.
      */
-    async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number, maxSessions: number }): Promise<{ iat: number, exp: number, evicted: string[] }> {
+    async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number, maxSessions: number, device?: DeviceInfo }): Promise<{ iat: number, exp: number, evicted: string[] }> {
       const [iat, exp, ...evicted] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
-        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''))
+        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''),
+        s.device?.userAgent ?? '', s.device?.ip ?? '')
       return { iat: Number(iat), exp: Number(exp), evicted: evicted.map(String) }
     },
 
@@ -141,14 +151,24 @@ export function createSessionStore (redis: Redis, prefix: string) {
       const sids = await redis.zrevrangebyscore(redisKeys.sessions(sub), '+inf', now, 'LIMIT', 0, limit)
       if (sids.length === 0) return []
       const pipe = redis.pipeline()
-      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce')
+      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce', 'rt', 'ua', 'ip')
       const rows = (await pipe.exec()) ?? []
       const out: SessionInfo[] = []
       sids.forEach((sid, i) => {
         const [err, v] = rows[i] ?? [null, null]
         const f = v as Array<string | null> | null
         if (err !== null || f === null || f[2] === null) return
-        out.push({ sid, client_id: f[0] ?? '', scope: f[1] ?? '', created_at: Number(f[2]) / 1000, expires_at: Number(f[4]), max_expires_at: Math.floor(Number(f[3]) / 1000) })
+        out.push({
+          sid,
+          client_id: f[0] ?? '',
+          scope: f[1] ?? '',
+          created_at: Number(f[2]) / 1000,
+          last_used_at: Number(f[5] ?? f[2]) / 1000,
+          expires_at: Number(f[4]),
+          max_expires_at: Math.floor(Number(f[3]) / 1000),
+          user_agent: f[6] ?? null,
+          ip: f[7] ?? null
+        })
       })
       return out
     }

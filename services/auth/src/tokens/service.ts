@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
-import type { SessionStore, SessionState } from '../stores/sessions.js'
+import type { DeviceInfo, SessionInfo, SessionStore, SessionState } from '../stores/sessions.js'
+import { newestFirst, pageOf, type SessionPage } from './session-page.js'
 import type { Outbox } from '../events/outbox.js'
 import { invalidToken } from '@ratchet/fastify'
 import { JwtError, type Jwt } from './jwt.js'
@@ -68,6 +69,10 @@ export function createTokenService (deps: TokenServiceDeps) {
     }
   }
 
+  async function listSessions (sub: string): Promise<SessionInfo[]> {
+    return (await sessions.list(sub, now(), config.MAX_SESSIONS_PER_USER)).sort(newestFirst)
+  }
+
   async function revokeSession (sub: string, sid: string, reason: string): Promise<boolean> {
     // outbox first: if Redis fails after this, the relay and our own consumer still end the session
     await outbox.sessionRevoked({ sid, sub, reason, at: numericDate(now()) })
@@ -78,19 +83,22 @@ export function createTokenService (deps: TokenServiceDeps) {
 
   return {
     /** Starts a session (login or sign-up) and returns its first token pair. */
-    async startSession (sub: string, opts: { clientId?: string, scope?: string } = {}): Promise<TokenResponse> {
+    async startSession (sub: string, opts: { clientId?: string, scope?: string, device?: DeviceInfo, startedAt?: number } = {}): Promise<TokenResponse> {
+      // startedAt: a password change starts the caller's new session exactly at the
+      // `before` of the revocation it just made, so that one survives it
       const nowMs = now()
+      const startedAt = opts.startedAt ?? nowMs
       const sid = randomUUID()
       const jti = randomUUID()
       const clientId = opts.clientId ?? config.DEFAULT_CLIENT_ID
       const scope = opts.scope ?? config.DEFAULT_SCOPE
-      const { iat, exp, evicted } = await sessions.create({ sub, sid, jti, clientId, scope, now: nowMs, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, maxSessions: config.MAX_SESSIONS_PER_USER })
+      const { iat, exp, evicted } = await sessions.create({ sub, sid, jti, clientId, scope, now: startedAt, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, maxSessions: config.MAX_SESSIONS_PER_USER, device: opts.device })
       for (const old of evicted) {
         // the refresh tokens are dead already; this tells the resource services about the access tokens
         await outbox.sessionRevoked({ sid: old, sub, reason: RevocationReason.sessionLimit, at: numericDate(nowMs) })
         security('session_revoked', { sub, sid: old, reason: RevocationReason.sessionLimit })
       }
-      return respond(sid, { sub, clientId, scope, authTime: nowMs, jti, iat, exp }, scope, nowMs)
+      return respond(sid, { sub, clientId, scope, authTime: startedAt, jti, iat, exp }, scope, nowMs)
     },
 
     /** Rotation: the presented refresh token must be the session's current one. */
@@ -212,10 +220,35 @@ export function createTokenService (deps: TokenServiceDeps) {
       return inactive
     },
 
-    /** The user's live sessions, most recently used first; never more than the cap allows. */
-    listSessions: (sub: string) => sessions.list(sub, now(), config.MAX_SESSIONS_PER_USER),
+    /** The user's live sessions, newest first; never more than the cap allows. */
+    listSessions,
     /** Whether the session an access token names still lives (its signature alone does not say). */
     sessionLives: (sub: string, sid: string) => sessions.exists(sub, sid),
+
+    /** One page of the user's sessions, newest first; `cursor` is the previous page's `next_cursor`. */
+    async sessionPage (sub: string, opts: { cursor?: string | undefined, limit: number }): Promise<SessionPage> {
+      return pageOf(await listSessions(sub), opts)
+    },
+
+    /** The live session an access token names; its signature alone does not prove the session still exists. */
+    async requireLiveSession (claims: Pick<AccessTokenClaims, 'sub' | 'sid'>): Promise<SessionState> {
+      const state = await sessions.get(claims.sub, claims.sid)
+      if (state === undefined) throw invalidToken('the session was revoked')
+      return state
+    },
+
+    /** Ends every session of `sub` but `keepSid`, one session.revoked each (logout-others). */
+    async revokeOthers (sub: string, keepSid: string): Promise<number> {
+      let ended = 0
+      // a read is bounded by the cap, and an index may be over it (it shrinks a batch
+      // per login): read again until only the caller's session is left
+      for (;;) {
+        const others = (await sessions.list(sub, now(), config.MAX_SESSIONS_PER_USER)).filter((s) => s.sid !== keepSid)
+        if (others.length === 0) return ended
+        for (const s of others) await revokeSession(sub, s.sid, RevocationReason.logoutOthers)
+        ended += others.length
+      }
+    },
     now
   }
 }

@@ -33,6 +33,8 @@ export class KeyStore {
   #lastAttempt = -Infinity
   #timer: NodeJS.Timeout | null = null
   #stopped = false
+  /** aborts a fetch in flight at stop, so an unreachable auth service holds nothing open */
+  readonly #abort = new AbortController()
   /** consecutive failed fetches: the first is a warning, the rest are debug noise */
   #failures = 0
   /** fetches made, for tests and metrics */
@@ -65,6 +67,7 @@ export class KeyStore {
   stop (): void {
     this.#stopped = true
     if (this.#timer) clearTimeout(this.#timer)
+    this.#abort.abort()
   }
 
   #schedule (): void {
@@ -99,12 +102,14 @@ export class KeyStore {
     const { log, url } = this.#opts
     let body: unknown
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(this.#opts.timeout), headers: { accept: 'application/json' } })
+      const res = await fetch(url, { signal: AbortSignal.any([AbortSignal.timeout(this.#opts.timeout), this.#abort.signal]), headers: { accept: 'application/json' } })
       const text = await res.text()
       if (!res.ok) throw new Error(`HTTP ${res.status}`)
       if (text.length > MAX_JWKS_BYTES) throw new Error('the key set is too large')
       body = JSON.parse(text)
     } catch (err) {
+      // aborted by stop(): nothing failed
+      if (this.#stopped) return false
       this.#failures++
       this.fetchFailures++
       log[this.#failures === 1 ? 'warn' : 'debug']({ url, err: (err as Error).message }, 'cannot fetch the JWKS; keeping the keys we have')

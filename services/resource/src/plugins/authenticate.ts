@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fast
 import { errors } from '@ratchet/shared'
 import { TokenVerifier, type VerifiedToken } from '../tokens/verifier.js'
 import { insufficientScope, isB64Token, malformedHeader, missingCredentials, readBearer, revokedToken } from '@ratchet/fastify'
+import { createResourceDpop, readDpopAuthorization, type ResourceDpopOptions } from '../tokens/dpop.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,6 +18,7 @@ export interface AuthenticatePluginOptions {
   /** seconds */
   leeway: number
   cacheSize: number
+  dpop: Omit<ResourceDpopOptions, 'leeway'>
 }
 
 /**
@@ -36,8 +38,18 @@ async function authenticatePlugin (app: FastifyInstance, opts: AuthenticatePlugi
   app.decorate('tokens', verifier)
   app.decorateRequest('token', null)
 
+  const dpop = createResourceDpop({ ...opts.dpop, leeway: opts.leeway })
+
   function requireToken (scope?: string): onRequestHookHandler {
-    function accept (request: FastifyRequest, t: VerifiedToken, done: (err?: Error) => void): void {
+    function accept (request: FastifyRequest, t: VerifiedToken, token: string, asDpop: boolean, done: (err?: Error) => void): void {
+      // the scheme must match the binding: a bound token is worthless without its key
+      // (RFC 9449 §7.2), and an unbound one has no key to prove
+      if (t.jkt !== undefined) {
+        if (!asDpop) return done(dpop.boundAsBearer())
+        // the token's verification may come from the cache; the proof never does
+        const failure = dpop.check(request, token, t.jkt)
+        if (failure !== undefined) return done(failure)
+      } else if (asDpop) return done(dpop.unboundAsDpop())
       // checked on every request, cache hit or not: a logout applies at once
       if (revocations.isRevoked(t.sid, t.sub, t.authTimeRel)) return done(revokedToken())
       if (scope !== undefined && !t.scopes.includes(scope)) return done(insufficientScope(scope))
@@ -45,23 +57,35 @@ async function authenticatePlugin (app: FastifyInstance, opts: AuthenticatePlugi
       done()
     }
 
-    return function authenticate (request, _reply, done) {
-      const creds = readBearer(request.headers.authorization)
+    return function authenticate (request, _reply, next) {
+      let creds = readBearer(request.headers.authorization)
+      let asDpop = false
+      let done = next
+      if (creds.kind === 'none') {
+        const d = readDpopAuthorization(request.headers.authorization)
+        if (d !== undefined) {
+          asDpop = true
+          // a failure answers in the scheme the client used (RFC 9449 §7.1)
+          done = (err?: Error) => next(err === undefined ? undefined : dpop.asDpop(err))
+          creds = 'token' in d ? { kind: 'token', token: d.token } : { kind: 'malformed', reason: d.malformed }
+        }
+      }
       if (creds.kind === 'none') return done(missingCredentials())
       if (creds.kind === 'malformed') return done(malformedHeader(creds.reason))
+      const token = creds.token
       // until the replay is done we cannot know which sessions were revoked: fail closed
       if (!follower.caughtUp) return done(new errors.RATCHET_NOT_READY('revocations are still being replayed'))
-      const hit = verifier.cached(creds.token, Date.now())
-      if (hit !== undefined) return accept(request, hit, done)
-      if (!isB64Token(creds.token)) return done(malformedHeader('the bearer token has characters a token cannot have'))
+      const hit = verifier.cached(token, Date.now())
+      if (hit !== undefined) return accept(request, hit, token, asDpop, done)
+      if (!isB64Token(token)) return done(malformedHeader('the bearer token has characters a token cannot have'))
       let result: VerifiedToken | Promise<VerifiedToken>
       try {
-        result = verifier.verify(creds.token)
+        result = verifier.verify(token)
       } catch (err) {
         return done(err as Error)
       }
-      if (result instanceof Promise) result.then((t) => accept(request, t, done), (err: Error) => done(err))
-      else accept(request, result, done)
+      if (result instanceof Promise) result.then((t) => accept(request, t, token, asDpop, done), (err: Error) => done(err))
+      else accept(request, result, token, asDpop, done)
     }
   }
 

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { connect, type NatsConnection } from 'nats'
-import { natsConnectOptions } from '@ratchet/shared'
+import { drainNats, natsConnectOptions } from '@ratchet/shared'
 
 /** The NATS connection, which may not exist yet: the service starts without NATS and waits for it. */
 export class NatsHandle {
@@ -67,7 +67,8 @@ async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
   app.addHook('onClose', async () => {
     closing = true
     if (timer) clearTimeout(timer)
-    if (handle.connection && !handle.connection.isClosed()) await handle.connection.drain().catch(() => handle.connection?.close())
+    // a drain while reconnecting would wait for a server that may never return
+    await drainNats(handle.connection, undefined, handle.connected)
   })
 }
 

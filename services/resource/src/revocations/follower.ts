@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { AckPolicy, DeliverPolicy, nanos, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats'
-import { parseEvent, subjects } from '@ratchet/shared'
+import { CLOSE_STEP_MS, parseEvent, subjects, withDeadline } from '@ratchet/shared'
 import type { RevocationList } from './list.js'
 
 export interface FollowerOptions {
@@ -52,7 +52,9 @@ export class RevocationFollower {
     this.#onStop()
     this.#wake?.()
     this.#messages?.stop()
-    await this.#done
+    // a JetStream request in flight (NATS away) only ends with its own timeout; #follow
+    // looks at #stopped after each one and goes no further
+    await withDeadline(this.#done ?? Promise.resolve(), CLOSE_STEP_MS)
   }
 
   async #run (): Promise<void> {
@@ -93,6 +95,7 @@ export class RevocationFollower {
     // loop in #run starts over; what an ordered consumer adds (in order, no gap) is
     // checked below, and any doubt means a new consumer that replays (idempotent).
     const jsm = await nc.jetstreamManager()
+    if (this.#stopped) return
     const created = await Promise.race([jsm.consumers.add(stream, {
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartTime,
@@ -105,9 +108,11 @@ export class RevocationFollower {
     }), this.#stopping])
     if (created === null) return
     const consumer = await nc.jetstream().consumers.get(stream, created.name)
+    if (this.#stopped) return
     // short pulls: a lost consumer shows within seconds (missed heartbeats, the watchdog)
     const messages = await consumer.consume({ expires: 5000 })
     this.#messages = messages
+    if (this.#stopped) { messages.stop(); return }
     log.info({ stream, since: startTime, pending: created.num_pending }, 'replaying revocations')
     if (created.num_pending === 0) this.#markCaughtUp()
     const watchdog = this.#watch(consumer, messages)
@@ -189,6 +194,9 @@ export class RevocationFollower {
       return
     }
     const { event } = parsed
+    // an account's deletion is handled by its own durable consumer (accounts/deletions.ts);
+    // the user.revoked before it is what rejects its tokens
+    if (event.type === 'user.deleted') return
     if (event.type === 'session.revoked') this.#opts.list.revokeSession(event.data.sid)
     else this.#opts.list.revokeUser(event.data.sub, event.data.before)
     this.applied++

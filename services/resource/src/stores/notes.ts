@@ -26,6 +26,11 @@ export function createNotesStore (redis: Redis) {
     /** True when the note existed. */
     async remove (uid: string, id: string): Promise<boolean> {
       return (await redis.hdel(redisKeys.notes(uid), id)) === 1
+    },
+
+    /** Every note of the user (the account was deleted). */
+    async removeAll (uid: string): Promise<void> {
+      await redis.del(redisKeys.notes(uid))
     }
   }
 }

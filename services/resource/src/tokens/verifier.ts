@@ -18,6 +18,8 @@ export interface VerifiedToken {
   authTimeRel: number
   /** exp plus leeway, in ms since the epoch: the cache entry's end */
   notAfterMs: number
+  /** cnf.jkt: the DPoP key the token is bound to (RFC 9449 §6.1); undefined for a Bearer token */
+  jkt?: string | undefined
 }
 
 export interface TokenVerifierOptions {
@@ -84,6 +86,14 @@ function readHeader (token: string): Header {
 
 function isString (v: unknown): v is string {
   return typeof v === 'string' && v !== ''
+}
+
+/** cnf.jkt of a token, if bound; a cnf we cannot honour makes the token unusable rather than unbound. */
+function boundKey (cnf: unknown): string | undefined {
+  if (cnf === undefined) return undefined
+  const jkt = (cnf as { jkt?: unknown } | null)?.jkt
+  if (typeof jkt !== 'string' || jkt === '') throw invalidToken('The access token claims are invalid: cnf must hold a jkt')
+  return jkt
 }
 
 /**
@@ -162,6 +172,7 @@ export class TokenVerifier {
     }
     // fast-jwt checks exp and nbf; an iat in the future is just as suspicious (RFC 7519 §4.1.6)
     if (iat * 1000 > nowMs + this.#leewayMs) throw invalidToken('The access token is not valid yet')
+    const jkt = boundKey(p.cnf)
     const verified: VerifiedToken = {
       sub,
       sid,
@@ -171,7 +182,8 @@ export class TokenVerifier {
       auth_time: authTime,
       exp,
       authTimeRel: this.#relativeMs(authTime),
-      notAfterMs: exp * 1000 + this.#leewayMs
+      notAfterMs: exp * 1000 + this.#leewayMs,
+      jkt
     }
     this.#cache.set(token, verified)
     return verified

@@ -1,0 +1,114 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
+import { parseEvent, subjects } from '@ratchet/shared'
+
+/**
+ * Shared by every resource instance, so each deletion is applied once, and kept by
+ * the server, so deletions published while no instance ran are applied when one
+ * starts. // wire contract: deploy/nats.conf lets the resource user ack only this one
+ */
+export const DELETIONS_DURABLE = 'resource-account-deletions'
+
+const CONSUMER_NOT_FOUND = 10014
+
+export interface DeletionsOptions {
+  connection: () => Promise<NatsConnection>
+  stream: string
+  prefix: string
+  /** forgets everything this service keeps for a user; idempotent */
+  forget: (sub: string) => Promise<void>
+  log: FastifyBaseLogger
+  /** wait before retrying after a failure (ms) */
+  retryDelayMs?: number
+}
+
+/**
+ * Follows `user.deleted` through a durable pull consumer and forgets the user's data.
+ * Unlike the revocation follower, which replays one access-token lifetime into memory,
+ * a deletion must never be missed: it is acknowledged only once the data is gone, and
+ * redelivered after a failure (Redis away).
+ */
+export function createDeletionConsumer (opts: DeletionsOptions) {
+  const retryDelayMs = opts.retryDelayMs ?? 2000
+  const state = { stopped: false }
+  let signalStop = (): void => {}
+  const stopping = new Promise<undefined>((resolve) => { signalStop = () => resolve(undefined) })
+  let messages: ConsumerMessages | undefined
+  let done: Promise<void> | undefined
+  const counts = { applied: 0, skipped: 0 }
+
+  async function ensureConsumer (nc: NatsConnection): Promise<void> {
+    const jsm = await nc.jetstreamManager()
+    try {
+      await jsm.consumers.info(opts.stream, DELETIONS_DURABLE)
+    } catch (err) {
+      if ((err as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw err
+      await jsm.consumers.add(opts.stream, {
+        durable_name: DELETIONS_DURABLE,
+        ack_policy: AckPolicy.Explicit,
+        // a consumer created after a deletion was stored still applies it: forgetting is idempotent
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: subjects(opts.prefix).userDeleted,
+        ack_wait: nanos(30_000)
+      })
+      opts.log.info({ stream: opts.stream, consumer: DELETIONS_DURABLE }, 'created the account-deletion consumer')
+    }
+  }
+
+  async function handle (m: JsMsg): Promise<void> {
+    const parsed = parseEvent(opts.prefix, m.subject, m.data)
+    if (!parsed.ok || parsed.event.type !== 'user.deleted') {
+      counts.skipped++
+      opts.log.warn({ subject: m.subject, seq: m.seq, error: parsed.ok ? 'not user.deleted' : parsed.error }, 'skipping a malformed event')
+      m.ack()
+      return
+    }
+    const { sub, id } = parsed.event.data
+    try {
+      await opts.forget(sub)
+    } catch (err) {
+      opts.log.warn({ seq: m.seq, reason: (err as Error).message }, 'cannot forget a deleted user yet; retrying')
+      m.nak(retryDelayMs)
+      return
+    }
+    counts.applied++
+    opts.log.info({ event: 'user_forgotten', id, sub }, 'deleted user\'s data removed')
+    m.ack()
+  }
+
+  async function run (): Promise<void> {
+    let failures = 0
+    while (!state.stopped) {
+      try {
+        const nc = await Promise.race([opts.connection(), stopping])
+        if (nc === undefined || state.stopped) return
+        await ensureConsumer(nc)
+        const consumer = await nc.jetstream().consumers.get(opts.stream, DELETIONS_DURABLE)
+        const iter = await consumer.consume({ max_messages: 100, expires: 5000 })
+        messages = iter
+        if (state.stopped) { iter.stop(); return }
+        failures = 0
+        for await (const m of iter) await handle(m)
+      } catch (err) {
+        if (state.stopped) return
+        failures++
+        // the stream belongs to the auth service: until it exists, wait quietly
+        if (failures === 1) opts.log.warn({ reason: (err as Error).message }, 'cannot consume account deletions; retrying')
+        await Promise.race([stopping, new Promise<void>((resolve) => { setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref() })])
+      }
+    }
+  }
+
+  return {
+    counts,
+    start (): void { done = run() },
+    async stop (): Promise<void> {
+      state.stopped = true
+      signalStop()
+      messages?.stop()
+      await done
+    }
+  }
+}
+
+export type DeletionConsumer = ReturnType<typeof createDeletionConsumer>
