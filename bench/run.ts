@@ -30,6 +30,7 @@ import { refreshScenario } from './scenarios/refresh.js'
 import { loginScenario } from './scenarios/login.js'
 import { revocationScenario } from './scenarios/revocation.js'
 import { memoryScenario } from './scenarios/memory.js'
+import { signalsScenario } from './scenarios/signals.js'
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
@@ -80,7 +81,8 @@ const scenarios: Array<[string, string, (c: Ctx) => Promise<Section>]> = [
   ['2', 'Refresh with rotation, POST /v1/refresh', refreshScenario],
   ['3', 'Login storm', loginScenario],
   ['4', 'Revocation propagation', revocationScenario],
-  ['5', 'Memory', memoryScenario]
+  ['5', 'Memory', memoryScenario],
+  ['6', 'Shared Signals delivery', signalsScenario]
 ]
 
 let interrupted = false

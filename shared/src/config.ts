@@ -85,7 +85,17 @@ export const AuthEnv = Type.Object({
   /** `on`: DPoP proofs must carry a server nonce (RFC 9449 §8), handed out in DPoP-Nonce. */
   DPOP_NONCE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'off' }),
   /** `true`: every session must be DPoP-bound; sign-in and refresh without a proof are refused. */
-  DPOP_REQUIRED: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' })
+  DPOP_REQUIRED: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
+  /** Shared Signals receivers allowed to manage a stream, `id:secret,id2:secret2` (HTTP Basic); empty: no receiver (see docs/signals.md). */
+  SSF_RECEIVERS: Type.String({ pattern: '^([^:,]+:[^,]+(,[^:,]+:[^,]+)*)?$', default: '' }),
+  /** A regular expression a stream's endpoint_url must match in full; empty: any http(s) URL (see SECURITY.md). */
+  SSF_RECEIVER_URL_PATTERN: Type.String({ default: '' }),
+  /** How long a SET is retried before it is given up (seconds). */
+  SSF_DELIVERY_MAX_AGE: Seconds(86400, 1),
+  /** How long one push waits for the receiver's answer (seconds). */
+  SSF_DELIVERY_TIMEOUT: Seconds(5, 1),
+  /** The longest wait between two attempts at a receiver that keeps failing (seconds). */
+  SSF_RETRY_MAX_INTERVAL: Seconds(300, 1)
 })
 
 export const ResourceEnv = Type.Object({

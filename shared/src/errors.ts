@@ -25,7 +25,11 @@ export const errors = {
   RATCHET_CSRF_REJECTED: createError<[string]>('RATCHET_CSRF_REJECTED', 'Cookie request refused: %s', 403),
   // 401 at the resource service (RFC 9449 §7.1); the token-issuing routes answer 400 (§5)
   RATCHET_INVALID_DPOP_PROOF: createError<[string]>('RATCHET_INVALID_DPOP_PROOF', 'Invalid DPoP proof: %s', 401),
-  RATCHET_USE_DPOP_NONCE: createError<[string]>('RATCHET_USE_DPOP_NONCE', 'DPoP nonce required: %s', 400)
+  RATCHET_USE_DPOP_NONCE: createError<[string]>('RATCHET_USE_DPOP_NONCE', 'DPoP nonce required: %s', 400),
+  RATCHET_SSF_UNAUTHORIZED: createError('RATCHET_SSF_UNAUTHORIZED', 'Shared Signals receiver credentials required (HTTP Basic)', 401),
+  RATCHET_SSF_INVALID_STREAM: createError<[string]>('RATCHET_SSF_INVALID_STREAM', 'Invalid stream configuration: %s', 400),
+  RATCHET_SSF_STREAM_EXISTS: createError('RATCHET_SSF_STREAM_EXISTS', 'This receiver already has a stream: read, update or delete it', 409),
+  RATCHET_SSF_STREAM_NOT_FOUND: createError('RATCHET_SSF_STREAM_NOT_FOUND', 'No such stream for this receiver', 404)
 } as const
 
 export type ErrorCode = keyof typeof errors

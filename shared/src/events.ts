@@ -122,3 +122,26 @@ export function subjectOf (prefix: string, event: RatchetEvent): string {
 export function numericDate (ms: number): number {
   return Math.round(ms) / 1000
 }
+
+/**
+ * An event's `at` and `before` bounded by when it reached us plus the clock
+ * leeway (NumericDates). `receivedMs` is the stream's own timestamp of the
+ * message (set by the server, not the publisher; a replay keeps it) or the
+ * local clock, whichever is earlier. Without the bound, a forged
+ * `user.revoked` with `before` in the future would refuse the victim's future
+ * logins too, not just end their sessions.
+ */
+export function clampEventTimes<E extends { data: object }> (event: E, receivedMs: number, leewaySeconds: number): E {
+  const latest = (Math.min(receivedMs, Date.now()) + leewaySeconds * 1000) / 1000
+  const data: Record<string, unknown> = { ...event.data }
+  for (const field of ['at', 'before']) {
+    const value = data[field]
+    if (typeof value === 'number' && value > latest) data[field] = latest
+  }
+  return { ...event, data } as E
+}
+
+/** When the stream stored a JetStream message (ms), from its server-set timestamp. */
+export function storedAtMs (info: { timestampNanos: number }): number {
+  return Math.floor(info.timestampNanos / 1e6)
+}

@@ -21,5 +21,17 @@ export const redisKeys = {
   /** string: per-account failed-login counter */
   loginFailures: (email: string) => `login-failures:{${email}}`,
   /** hash: failed-login counter of an account on one known device (its device cookie) */
-  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`
+  deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`,
+  /** hash: SSF receiver id -> its stream's configuration (JSON); one stream per receiver */
+  ssfStreams: () => 'ssf:streams',
+  /** sorted set: the stream's undelivered SET ids scored by when each is due (ms) */
+  ssfDue: (streamId: string) => `ssf:{${streamId}}:due`,
+  /** hash: SET id -> its claims (JSON), until delivered or given up */
+  ssfSets: (streamId: string) => `ssf:{${streamId}}:sets`,
+  /** sorted set: the same ids scored by when each was made (ms), for the oldest's age */
+  ssfBorn: (streamId: string) => `ssf:{${streamId}}:born`,
+  /** hash: failures in a row and retry_at (ms) for the stream's receiver */
+  ssfHealth: (streamId: string) => `ssf:{${streamId}}:health`,
+  /** string with a TTL: this SET was queued once, so a redelivered event is not queued again */
+  ssfSeen: (streamId: string, setId: string) => `ssf:{${streamId}}:seen:${setId}`
 } as const

@@ -12,6 +12,7 @@ import { createSessionStore } from './stores/sessions.js'
 import { createUserStore } from './stores/users.js'
 import { createOutbox } from './events/outbox.js'
 import { startEvents } from './events/index.js'
+import { createSignals } from './signals/index.js'
 import { createPasswords } from './passwords.js'
 import { createAccountService } from './accounts/service.js'
 import { createLoginBackoff } from './plugins/login-backoff.js'
@@ -97,8 +98,11 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     log: () => requestLog(app.log)
   })
 
-  const events = await startEvents({ config, redis, sessions, users, log: app.log })
-  app.addHook('onClose', async () => { await events.close() })
+  // Shared Signals: fed by its own durable consumer of the event stream
+  const signals = createSignals({ config, redis, ring: keys.ring, registry: metrics.registry, log: app.log })
+  const events = await startEvents({ config, redis, sessions, users, log: app.log, handlers: [signals.feed] })
+  app.addHook('onClose', async () => { await Promise.all([events.close(), signals.close()]) })
+  signals.start()
 
   const deps: RouteDeps = {
     config,
@@ -134,5 +138,6 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
       { name: 'nats', missing: 'NATS is not connected or the event stream is missing', ready: () => events.connected() }
     ]
   })
+  await app.register(signals.routes)
   return app
 }

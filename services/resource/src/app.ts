@@ -58,7 +58,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   await app.register(redisPlugin, { target: config, connect: 'background' })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
-  await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, ...retry })
+  await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, leewaySeconds: config.CLOCK_LEEWAY, ...retry })
   await app.register(deletionsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX })
   await app.register(authenticatePlugin, {
     leeway: config.CLOCK_LEEWAY,

@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { CLOSE_STEP_MS, parseEvent, withDeadline, type RatchetEvent } from '@ratchet/shared'
+import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, withDeadline, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
@@ -10,18 +10,32 @@ export const REVOKER_DURABLE = 'auth-revoker'
 
 const CONSUMER_NOT_FOUND = 10014
 
-export interface RevokerOptions {
+export interface ConsumerOptions {
   stream: string
   /** NATS_SUBJECT_PREFIX */
   prefix: string
-  sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
-  /** when given, user.deleted removes the account (idempotent: a deletion cut short completes) */
-  users?: Pick<UserStore, 'remove'> | undefined
   log: FastifyBaseLogger
   /** resolves once NATS is up (undefined: the subsystem is closing) */
   whenConnected: () => Promise<NatsConnection | undefined>
+  /** CLOCK_LEEWAY: how far past its arrival an event's `before` and `at` may reach */
+  leewaySeconds: number
   /** delay before an event is redelivered after the session store failed (ms) */
   retryDelayMs?: number
+}
+
+export interface RevokerOptions extends ConsumerOptions {
+  sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
+  /** when given, user.deleted removes the account (idempotent: a deletion cut short completes) */
+  users?: Pick<UserStore, 'remove'> | undefined
+}
+
+/** What a durable consumer of the events does with each one; a throw hands it back for later. */
+export interface EventHandler {
+  /** the durable consumer's name, shared by every auth instance // wire contract */
+  durable: string
+  apply: (event: RatchetEvent) => Promise<void>
+  /** where applied, skipped and retried events are counted */
+  counters: Pick<typeof eventCounters, 'applied' | 'skipped' | 'retried'>
 }
 
 /**
@@ -30,6 +44,26 @@ export interface RevokerOptions {
  * down wait on the server and are applied when one comes back.
  */
 export function createRevoker (opts: RevokerOptions) {
+  return createEventConsumer(opts, {
+    durable: REVOKER_DURABLE,
+    counters: eventCounters,
+    async apply (event) {
+      if (event.type === 'session.revoked') await opts.sessions.revoke(event.data.sub, event.data.sid)
+      // `before` is a NumericDate made from whole milliseconds: rounding restores them exactly
+      else if (event.type === 'user.revoked') await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
+      // the user.revoked before it ended the sessions; the account and its address go now
+      // (the address is only freed while it still names this user, so a replay is harmless)
+      else await opts.users?.remove(event.data.sub)
+    }
+  })
+}
+
+/**
+ * A durable pull consumer of every event on the stream, shared by the auth
+ * instances (each event reaches one of them), acked once `apply` succeeded.
+ */
+export function createEventConsumer (opts: ConsumerOptions, handler: EventHandler) {
+  const { durable, counters } = handler
   const retryDelayMs = opts.retryDelayMs ?? 2000
   const filter = `${opts.prefix}.events.>`
   // an object, not a let: loops read it after awaits, and lint can see it changes
@@ -43,7 +77,7 @@ export function createRevoker (opts: RevokerOptions) {
   async function ensureConsumer (nc: NatsConnection): Promise<void> {
     const jsm = await nc.jetstreamManager()
     const config = {
-      durable_name: REVOKER_DURABLE,
+      durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       // a consumer created after events were stored still applies them: they are idempotent
       deliver_policy: DeliverPolicy.All,
@@ -52,42 +86,33 @@ export function createRevoker (opts: RevokerOptions) {
       max_ack_pending: 1000
     }
     try {
-      await jsm.consumers.info(opts.stream, REVOKER_DURABLE)
+      await jsm.consumers.info(opts.stream, durable)
     } catch (err) {
       if ((err as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw err
       await jsm.consumers.add(opts.stream, config)
-      opts.log.info({ stream: opts.stream, consumer: REVOKER_DURABLE }, 'created the revocation consumer')
+      opts.log.info({ stream: opts.stream, consumer: durable }, 'created a durable event consumer')
     }
-  }
-
-  async function apply (event: RatchetEvent): Promise<void> {
-    if (event.type === 'session.revoked') await opts.sessions.revoke(event.data.sub, event.data.sid)
-    // `before` is a NumericDate made from whole milliseconds: rounding restores them exactly
-    else if (event.type === 'user.revoked') await opts.sessions.revokeUser(event.data.sub, Math.round(event.data.before * 1000))
-    // the user.revoked before it ended the sessions; the account and its address go now
-    // (the address is only freed while it still names this user, so a replay is harmless)
-    else await opts.users?.remove(event.data.sub)
   }
 
   async function handle (m: JsMsg): Promise<void> {
     const parsed = parseEvent(opts.prefix, m.subject, m.data)
     if (!parsed.ok) {
       // never let one bad event block the ones behind it: log (no payload) and skip
-      eventCounters.skipped++
+      counters.skipped++
       opts.log.warn({ subject: m.subject, seq: m.seq, error: parsed.error }, 'skipping a malformed event')
       m.ack()
       return
     }
     try {
-      await apply(parsed.event)
+      await handler.apply(clampEventTimes(parsed.event, storedAtMs(m.info), opts.leewaySeconds))
     } catch (err) {
       // the session store is away: the server redelivers after the delay
-      eventCounters.retried++
-      opts.log.warn({ subject: m.subject, seq: m.seq, reason: (err as Error).message }, 'cannot apply an event yet; retrying')
+      counters.retried++
+      opts.log.warn({ consumer: durable, subject: m.subject, seq: m.seq, reason: (err as Error).message }, 'cannot apply an event yet; retrying')
       m.nak(retryDelayMs)
       return
     }
-    eventCounters.applied++
+    counters.applied++
     m.ack()
   }
 
@@ -98,7 +123,7 @@ export function createRevoker (opts: RevokerOptions) {
         const nc = await Promise.race([opts.whenConnected(), stopping])
         if (nc === undefined || state.stopped) return
         await ensureConsumer(nc)
-        const consumer = await nc.jetstream().consumers.get(opts.stream, REVOKER_DURABLE)
+        const consumer = await nc.jetstream().consumers.get(opts.stream, durable)
         const iter = await consumer.consume({ max_messages: 100 })
         messages = iter
         if (state.stopped) { iter.stop(); return }
@@ -107,7 +132,7 @@ export function createRevoker (opts: RevokerOptions) {
       } catch (err) {
         if (state.stopped) return
         failures++
-        if (failures === 1) opts.log.warn({ reason: (err as Error).message }, 'cannot consume revocation events; retrying')
+        if (failures === 1) opts.log.warn({ consumer: durable, reason: (err as Error).message }, 'cannot consume events; retrying')
         await Promise.race([stopping, new Promise<void>((resolve) => { setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref() })])
       }
     }
@@ -127,4 +152,4 @@ export function createRevoker (opts: RevokerOptions) {
   }
 }
 
-export type Revoker = ReturnType<typeof createRevoker>
+export type Revoker = ReturnType<typeof createEventConsumer>

@@ -7,7 +7,7 @@ import type { UserStore } from '../stores/users.js'
 import { createNatsLink } from './nats.js'
 import { ensureStream, retentionSeconds } from './stream.js'
 import { createRelay } from './relay.js'
-import { createRevoker } from './consumer.js'
+import { createEventConsumer, createRevoker, type EventHandler } from './consumer.js'
 
 export { eventCounters } from './counters.js'
 
@@ -18,6 +18,8 @@ export interface EventsOptions {
   /** for user.deleted: the account's records go too */
   users?: Pick<UserStore, 'remove'>
   log: FastifyBaseLogger
+  /** further durable consumers of the stream (the Shared Signals feed), run beside the revoker */
+  handlers?: EventHandler[]
 }
 
 /** Dedup window on the event id: far longer than a relay takes to retry a publish. */
@@ -28,7 +30,7 @@ const DUPLICATE_WINDOW_SECONDS = 120
  * connection), the outbox relay, and the durable consumer that revokes sessions.
  * Returns at once; NATS may come later. Ready once connected and the stream is in place.
  */
-export async function startEvents ({ config, redis, sessions, users, log }: EventsOptions) {
+export async function startEvents ({ config, redis, sessions, users, log, handlers = [] }: EventsOptions) {
   const elog = log.child({ component: 'events' })
   const link = createNatsLink({ servers: config.NATS_URL, name: 'ratchet-auth', log: elog })
   const spec = {
@@ -56,7 +58,9 @@ export async function startEvents ({ config, redis, sessions, users, log }: Even
     // a server that lost its store behind a load balancer): put it back
     onPublishFailure: () => { if (!preparing && current !== undefined) prepare(current).catch(() => {}) }
   })
-  const revoker = createRevoker({ stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, sessions, users, log: elog, whenConnected: link.whenConnected })
+  const consumerOptions = { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, log: elog, whenConnected: link.whenConnected, leewaySeconds: config.CLOCK_LEEWAY }
+  const revoker = createRevoker({ ...consumerOptions, sessions, users })
+  const consumers = [revoker, ...handlers.map((h) => createEventConsumer(consumerOptions, h))]
 
   // after every (re)connection: the server may have come back without the stream
   async function prepare (nc: NatsConnection, attempt = 1): Promise<void> {
@@ -68,8 +72,8 @@ export async function startEvents ({ config, redis, sessions, users, log }: Even
       preparing = false
       streamReady = true
       // consume only once the stream exists (first time), and look again after a reconnect
-      if (revokerStarted) revoker.restart()
-      else { revokerStarted = true; revoker.start() }
+      if (revokerStarted) for (const c of consumers) c.restart()
+      else { revokerStarted = true; for (const c of consumers) c.start() }
     } catch (err) {
       streamReady = false
       if (attempt === 1) elog.warn({ stream: spec.name, reason: (err as Error).message }, 'cannot create or check the event stream; retrying')
@@ -88,7 +92,7 @@ export async function startEvents ({ config, redis, sessions, users, log }: Even
     async close (): Promise<void> {
       closing = true
       if (retry !== undefined) clearTimeout(retry)
-      await Promise.all([relay.stop(), revoker.stop()])
+      await Promise.all([relay.stop(), ...consumers.map(async (c) => { await c.stop() })])
       await link.close()
     }
   }

@@ -18,19 +18,24 @@ function digest (secret: string): Buffer {
 
 /** HTTP Basic per RFC 6749 §2.3.1 (form-urlencoded id and secret inside). */
 export function checkBasic (clients: Map<string, Buffer>, header: string | undefined): boolean {
-  if (clients.size === 0 || header === undefined) return false
+  return basicClientId(clients, header) !== undefined
+}
+
+/** The client a valid HTTP Basic header names, or undefined. */
+export function basicClientId (clients: Map<string, Buffer>, header: string | undefined): string | undefined {
+  if (clients.size === 0 || header === undefined) return undefined
   const m = /^basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header)
-  if (m === null) return false
+  if (m === null) return undefined
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8')
   const at = decoded.indexOf(':')
-  if (at < 0) return false
+  if (at < 0) return undefined
   let id: string, secret: string
   try {
     id = decodeURIComponent(decoded.slice(0, at).replace(/\+/g, ' '))
     secret = decodeURIComponent(decoded.slice(at + 1).replace(/\+/g, ' '))
   } catch {
-    return false
+    return undefined
   }
   const expected = clients.get(id)
-  return expected !== undefined && timingSafeEqual(expected, digest(secret))
+  return expected !== undefined && timingSafeEqual(expected, digest(secret)) ? id : undefined
 }

@@ -15,6 +15,8 @@ export interface RevocationsPluginOptions {
   prefix: string
   /** ACCESS_TOKEN_TTL + CLOCK_LEEWAY, seconds */
   retainSeconds: number
+  /** CLOCK_LEEWAY, seconds: bounds an event's `before` and `at` (see clampEventTimes) */
+  leewaySeconds: number
   sweepInterval?: number
   retryInterval?: number
 }
@@ -29,6 +31,7 @@ async function revocationsPlugin (app: FastifyInstance, opts: RevocationsPluginO
     replaySeconds: opts.retainSeconds,
     list,
     log: app.log,
+    leewaySeconds: opts.leewaySeconds,
     ...(opts.retryInterval !== undefined ? { retryInterval: opts.retryInterval } : {})
   })
   app.decorate('revocations', list)

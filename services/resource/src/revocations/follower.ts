@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { AckPolicy, DeliverPolicy, nanos, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats'
-import { CLOSE_STEP_MS, parseEvent, subjects, withDeadline } from '@ratchet/shared'
+import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, subjects, withDeadline } from '@ratchet/shared'
 import type { RevocationList } from './list.js'
 
 export interface FollowerOptions {
@@ -11,6 +11,8 @@ export interface FollowerOptions {
   replaySeconds: number
   list: RevocationList
   log: FastifyBaseLogger
+  /** CLOCK_LEEWAY: how far past its arrival an event's `before` and `at` may reach */
+  leewaySeconds: number
   /** wait between attempts while the stream is missing (ms) */
   retryInterval?: number
   /** how often the watchdog asks the server about the consumer (ms) */
@@ -193,7 +195,7 @@ export class RevocationFollower {
       this.#opts.log.warn({ subject: m.subject, seq: m.seq, error: parsed.error }, 'skipping a malformed event')
       return
     }
-    const { event } = parsed
+    const event = clampEventTimes(parsed.event, storedAtMs(m.info), this.#opts.leewaySeconds)
     // an account's deletion is handled by its own durable consumer (accounts/deletions.ts);
     // the user.revoked before it is what rejects its tokens
     if (event.type === 'user.deleted') return
