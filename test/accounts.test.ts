@@ -2,11 +2,11 @@
 // what a password change, signing out other devices and deleting an account do to
 // the other devices' tokens at the resource service, without waiting for expiry.
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import { randomUUID } from 'node:crypto'
 import { redisKeys } from '@ratchet/shared'
 import { call, decodeJwt, eventually, startSystem, uniqueEmail, type System } from './support.js'
+import { testRedis } from '../services/auth/test/helpers.js'
 
 const PASSWORD = 'a long enough password'
 const NEW_PASSWORD = 'another long password'
@@ -65,7 +65,7 @@ t.test('logout-others keeps exactly the caller\'s session, at both services', as
 
 t.test('deleting the account removes its notes, refuses its tokens everywhere and frees the address', async (t) => {
   const sys = await startSystem(t, { ACCESS_TOKEN_TTL: 60 })
-  const redis = new Redis(sys.authConfig.REDIS_URL, { keyPrefix: sys.authConfig.REDIS_PREFIX })
+  const redis = testRedis(sys.authConfig.REDIS_URL, { keyPrefix: sys.authConfig.REDIS_PREFIX })
   t.teardown(() => redis.disconnect())
   const email = uniqueEmail()
   const a = await signIn(sys, email, PASSWORD, true)
@@ -92,7 +92,7 @@ t.test('deleting the account removes its notes, refuses its tokens everywhere an
 
 t.test('a deletion published while no resource service runs is applied when one starts', async (t) => {
   const sys = await startSystem(t, { ACCESS_TOKEN_TTL: 60 })
-  const redis = new Redis(sys.authConfig.REDIS_URL, { keyPrefix: sys.authConfig.REDIS_PREFIX })
+  const redis = testRedis(sys.authConfig.REDIS_URL, { keyPrefix: sys.authConfig.REDIS_PREFIX })
   t.teardown(() => redis.disconnect())
   const a = await signIn(sys, uniqueEmail(), PASSWORD, true)
   t.equal((await call(`${sys.resource}/v1/notes`, { token: a.access_token, body: { text: 'kept until heard' } })).status, 201)

@@ -1,8 +1,8 @@
 import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
 import { call, startSystem, uniqueEmail, type System } from '../support.js'
+import { testRedis } from '../../services/auth/test/helpers.js'
 
 // Tools to forge tokens and send hostile requests: the attack corpus and the fuzz test share them.
 
@@ -56,7 +56,7 @@ export interface RealKeys {
 }
 
 export async function readRealKeys (sys: System): Promise<RealKeys> {
-  const redis = new Redis(sys.authConfig.REDIS_URL)
+  const redis = testRedis(sys.authConfig.REDIS_URL)
   try {
     const raw = await redis.get(`${sys.authConfig.REDIS_PREFIX}keys:signing`)
     if (raw === null) throw new Error('the auth service stored no key set')

@@ -1,10 +1,9 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { connect, type NatsConnection } from 'nats'
-import { Redis } from 'ioredis'
 import { natsServers, redisKeys } from '@ratchet/shared'
 import { call, decodeJwt, eventually, uniqueEmail } from '../support.js'
-import { freePort } from '../../services/auth/test/helpers.js'
+import { freePort, testRedis } from '../../services/auth/test/helpers.js'
 import { startNatsCluster } from './nats-cluster.js'
 import { startAuthInstance, startResourceInstance, type Deployment } from './services.js'
 import { pool } from './pool.js'
@@ -42,7 +41,7 @@ t.test('no revocation is lost when a NATS node dies during a burst of logouts', 
   const resource = await startResourceInstance(t, deployment)
   const nc = await connect({ servers: natsServers(nats.url) })
   t.teardown(async () => { await nc.close() })
-  const redis = new Redis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
+  const redis = testRedis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
   t.teardown(async () => {
     const keys = await redis.keys(`${auth.config.REDIS_PREFIX}*`)
     if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(auth.config.REDIS_PREFIX.length)))

@@ -1,10 +1,10 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'nats'
-import { Cluster, Redis } from 'ioredis'
-import { redisKeys } from '@ratchet/shared'
+import { Cluster } from 'ioredis'
+import { logRedisErrors, redisKeys } from '@ratchet/shared'
 import { call, decodeJwt, eventually, uniqueEmail } from '../support.js'
-import { freePort } from '../../services/auth/test/helpers.js'
+import { freePort, testLog, testRedis } from '../../services/auth/test/helpers.js'
 import { startRedisCluster } from './redis-cluster.js'
 import { startAuthInstance, startResourceInstance, type Deployment } from './services.js'
 
@@ -89,7 +89,8 @@ t.test('the flow runs on a 3-master Redis Cluster', async (t) => {
 
   // it all happened on the cluster, not on the machine's own Redis
   const onCluster = new Cluster(cluster.nodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { keyPrefix: deployment.REDIS_PREFIX })
-  const single = new Redis(auth.config.REDIS_URL, { keyPrefix: deployment.REDIS_PREFIX })
+  const single = testRedis(auth.config.REDIS_URL, { keyPrefix: deployment.REDIS_PREFIX })
+  logRedisErrors(onCluster, testLog, "the test's Redis Cluster client")
   t.teardown(() => { onCluster.disconnect(); single.disconnect() })
   for (const key of [redisKeys.user(uid), redisKeys.email(email), redisKeys.signingKeys()]) {
     // one key per call: keys in different slots cannot share a command on a cluster

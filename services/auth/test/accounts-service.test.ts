@@ -4,7 +4,6 @@ import t from 'tap'
 import argon2 from 'argon2'
 import Fastify from 'fastify'
 import { redisKeys } from '@ratchet/shared'
-import { Redis } from 'ioredis'
 import { createKeyManager } from '../src/keys/manager.js'
 import { createJwt } from '../src/tokens/jwt.js'
 import { createTokenService } from '../src/tokens/service.js'
@@ -14,7 +13,7 @@ import { createOutbox } from '../src/events/outbox.js'
 import { createPasswords } from '../src/passwords.js'
 import { createLoginBackoff } from '../src/plugins/login-backoff.js'
 import { createAccountService } from '../src/accounts/service.js'
-import { decodeJwt, dropPrefix, testConfig, uniqueEmail } from './helpers.js'
+import { decodeJwt, dropPrefix, testConfig, testRedis, uniqueEmail } from './helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -25,7 +24,7 @@ const device = { userAgent: 'Test/1.0', ip: '192.0.2.1' }
 async function build (t: Test) {
   const config = testConfig({ LOGIN_FREE_FAILURES: 2, LOGIN_BACKOFF_MAX: 60 })
   const clock = { ms: Date.now(), now: () => clock.ms, advance: (ms: number) => { clock.ms += ms } }
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   t.teardown(async () => { redis.disconnect(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
   // a logger that writes nothing
   const log = Fastify({ logger: false }).log

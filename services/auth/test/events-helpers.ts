@@ -4,9 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
-import { Redis } from 'ioredis'
 import { redisKeys, type AuthConfig } from '@ratchet/shared'
-import { call, eventually, startAuth, type Started } from './helpers.js'
+import { call, eventually, startAuth, type Started, testRedis } from './helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -59,7 +58,7 @@ function tokensOf (body: Record<string, any>): { access: string, refresh: string
 
 /** Whether the session is still stored (read straight from Redis, so polling changes nothing). */
 export async function sessionExists (config: AuthConfig, sub: string, sid: string): Promise<boolean> {
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   try {
     return (await redis.exists(redisKeys.session(sub, sid))) === 1
   } finally {

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { connect } from 'nats'
-import { Redis } from 'ioredis'
 import { redisKeys, subjects } from '@ratchet/shared'
-import { call, eventually, startAuth } from './helpers.js'
+import { call, eventually, startAuth, testRedis } from './helpers.js'
 import { dropStream, freePort, ownNatsServer, signUp } from './events-helpers.js'
 
 const ready = async (url: string) => (await call(`${url}/health/ready`)).status
@@ -34,7 +33,7 @@ t.test('a logout while NATS is down is delivered once NATS is back', async (t) =
   await nats.stop()
   await eventually(async () => await ready(url) === 503 || undefined, 10000)
   t.equal((await call(`${url}/v1/logout`, { method: 'POST', token: user.access })).status, 204)
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   t.equal(await redis.xlen(redisKeys.outbox()), 1, 'the event waits in the outbox')
 

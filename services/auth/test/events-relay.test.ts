@@ -1,9 +1,8 @@
 import t from 'tap'
 import { connect } from 'nats'
-import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, isolation, startAuth } from './helpers.js'
+import { call, eventually, isolation, startAuth, testRedis } from './helpers.js'
 import { logIn, signUp, startReady } from './events-helpers.js'
 import { eventCounters } from '../src/events/index.js'
 import { RELAY_GROUP } from '../src/events/relay.js'
@@ -22,7 +21,7 @@ t.test('two auth instances on one prefix relay each event exactly once', async (
   t.same(new Set(statuses), new Set([204]))
 
   // no keyPrefix: ioredis does not prefix XINFO's key, so it is spelled out
-  const redis = new Redis(a.config.REDIS_URL)
+  const redis = testRedis(a.config.REDIS_URL)
   t.teardown(() => { redis.disconnect() })
   const outbox = `${REDIS_PREFIX}${redisKeys.outbox()}`
   await eventually(async () => await redis.xlen(outbox) === 0 || undefined, 10000)
@@ -37,7 +36,7 @@ t.test('two auth instances on one prefix relay each event exactly once', async (
 
 t.test('a closed instance leaves no consumer behind in the group', async (t) => {
   const a = await startReady(t)
-  const redis = new Redis(a.config.REDIS_URL)
+  const redis = testRedis(a.config.REDIS_URL)
   t.teardown(() => { redis.disconnect() })
   const outbox = `${a.config.REDIS_PREFIX}${redisKeys.outbox()}`
   const user = await signUp(a.url)
@@ -52,7 +51,7 @@ t.test('a closed instance leaves no consumer behind in the group', async (t) => 
 t.test('entries a dead instance left pending are taken over and published', async (t) => {
   const config = isolation()
   // no keyPrefix here: ioredis does not prefix XGROUP's key, so every key is spelled out
-  const redis = new Redis('redis://127.0.0.1:6379')
+  const redis = testRedis('redis://127.0.0.1:6379')
   t.teardown(() => { redis.disconnect() })
   const outbox = `${config.REDIS_PREFIX}${redisKeys.outbox()}`
   // an instance read an entry and died before publishing it, a minute ago

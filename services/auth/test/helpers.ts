@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
-import { Redis } from 'ioredis'
-import { AuthEnv, loadConfig, withDeadline, type AuthConfig } from '@ratchet/shared'
+import { Redis, type RedisOptions } from 'ioredis'
+import { AuthEnv, loadConfig, logRedisErrors, withDeadline, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
@@ -14,6 +14,20 @@ export function isolation (): Pick<AuthConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 
 
 export function testConfig (overrides: Partial<AuthConfig> = {}): AuthConfig {
   return loadConfig(AuthEnv, {}, { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, RATE_LIMITS: 'off', ...overrides })
+}
+
+/** Where a test's own clients report a lost connection: a TAP comment, so it never breaks the output. */
+export const testLog = {
+  warn: (obj: object, msg: string) => { console.error(`# ${msg}: ${(obj as { reason?: string }).reason ?? ''}`) },
+  info: () => {}
+}
+
+/**
+ * A Redis client for a test's own reads and writes, with an error listener as every
+ * client has: a lost connection is logged once, and ioredis reconnects.
+ */
+export function testRedis (url: string, options: RedisOptions = {}): Redis {
+  return logRedisErrors(new Redis(url, options), testLog, `Redis at ${url} (a test's client)`)
 }
 
 /** Deletes every key under a prefix (test clean-up). */

@@ -2,13 +2,12 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import { ResourceEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { buildApp as buildResource } from '../../resource/src/app.js'
 import { parseKeySet } from '../src/keys/jwk.js'
 import { rotateShared, rotationPolicy } from '../src/keys/rotate.js'
-import { call, decodeJwt, eventually, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
+import { call, decodeJwt, eventually, startAuth, startAuthAtIssuer, type Started, testRedis, uniqueEmail } from './helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 const run = promisify(execFile)
@@ -75,7 +74,7 @@ t.test('keys:rotate publishes the new key before it signs, and tokens of the old
   t.equal((await loginKid(auth.url, email)).kid, before.kid, 'published, the new key does not sign yet')
 
   // the publish delay passes (moved in the stored set rather than waited for an hour)
-  const redis = new Redis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
+  const redis = testRedis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   const set = parseKeySet((await redis.get(redisKeys.signingKeys())) ?? '', 'stored')
   for (const k of set.access) if (k.kid === result.added) k.notBefore = Date.now()
@@ -92,7 +91,7 @@ t.test('a replaced key leaves the JWKS once its tokens have expired, and the nex
   const email = uniqueEmail()
   const signup = await call(`${auth.url}/v1/signup`, { body: { email, password: 'long-enough' } })
   const oldKid = decodeJwt(signup.body.access_token).header.kid as string
-  const redis = new Redis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
+  const redis = testRedis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
 
   const rotated = await rotateShared(redis, rotationPolicy(auth.config), Date.now())
@@ -113,7 +112,7 @@ t.test('with KEY_ROTATION_INTERVAL set the instances rotate on their own, one ne
   const a = await startAuth(t, times)
   const b = await startAuth(t, { ...a.config, PORT: 0 })
   await eventually(async () => (await kids(a.url)).length === 2 && (await kids(b.url)).length === 2 ? true : undefined, 20000, 100)
-  const redis = new Redis(a.config.REDIS_URL, { keyPrefix: a.config.REDIS_PREFIX })
+  const redis = testRedis(a.config.REDIS_URL, { keyPrefix: a.config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   const stored = parseKeySet((await redis.get(redisKeys.signingKeys())) ?? '', 'stored')
   t.equal(stored.access.length, 2, 'two instances deciding at once added one key, not two')

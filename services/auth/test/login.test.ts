@@ -1,7 +1,6 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { call, startAuth, uniqueEmail } from './helpers.js'
+import { call, startAuth, testRedis, uniqueEmail } from './helpers.js'
 
 t.test('an unknown e-mail and a wrong password get the same status and byte-for-byte the same body', async (t) => {
   const { url } = await startAuth(t)
@@ -43,7 +42,7 @@ t.test('a hash made with weaker parameters is upgraded at the next successful lo
   const email = uniqueEmail()
   await call(`${weak.url}/v1/signup`, { body: { email, password: 'upgrade-me-please' } })
   const strong = await startAuth(t, { ARGON2_TIME_COST: 3, REDIS_PREFIX: weak.config.REDIS_PREFIX })
-  const redis = new Redis(weak.config.REDIS_URL, { keyPrefix: weak.config.REDIS_PREFIX })
+  const redis = testRedis(weak.config.REDIS_URL, { keyPrefix: weak.config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   t.match(await redis.hget(redisKeys.email(email), 'hash'), /\$argon2id\$v=19\$m=19456,t=2,p=1\$/)
   const wrong = await call(`${strong.url}/v1/login`, { body: { email, password: 'not-the-password' } })
@@ -59,7 +58,7 @@ t.test('a hash made with weaker parameters is upgraded at the next successful lo
 t.test('Redis stores no usable token: neither token appears in any key or value', async (t) => {
   const { url, config } = await startAuth(t)
   const res = await call(`${url}/v1/signup`, { body: { email: uniqueEmail(), password: 'no-tokens-in-redis' } })
-  const redis = new Redis(config.REDIS_URL)
+  const redis = testRedis(config.REDIS_URL)
   t.teardown(() => { redis.disconnect() })
   const keys = await redis.keys(`${config.REDIS_PREFIX}*`)
   let dump = keys.join('\n')

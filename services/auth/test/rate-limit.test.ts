@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
 import { createLoginBackoff } from '../src/plugins/login-backoff.js'
-import { call, eventually, freePort, startAuth, uniqueEmail } from './helpers.js'
+import { call, eventually, freePort, startAuth, testRedis, uniqueEmail } from './helpers.js'
 
 const on = { RATE_LIMITS: 'on' as const }
 
@@ -90,7 +90,7 @@ t.test('failed logins make the next try wait longer each time, and a success cle
   t.match(throttled.body, { code: 'RATCHET_LOGIN_THROTTLED' })
   t.equal(throttled.headers.get('retry-after'), '1')
 
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   t.equal(await redis.hget(redisKeys.loginFailures(email), 'n'), '2', 'refused tries do not count as failures')
   t.ok(await redis.pttl(redisKeys.loginFailures(email)) > 0, 'the counter expires on its own')

@@ -1,7 +1,6 @@
 import t from 'tap'
-import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { call, decodeJwt, startAuth, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, startAuth, testRedis, uniqueEmail } from './helpers.js'
 
 async function signup (url: string) {
   const res = await call(`${url}/v1/signup`, { body: { email: uniqueEmail(), password: 'rotation-password' } })
@@ -104,7 +103,7 @@ t.test('idle expiry is renewed by rotation but the absolute maximum is never ext
   t.ok(r1.body.refresh_token_expires_in <= 30 && r1.body.refresh_token_expires_in >= 29, `capped by the session's age: ${r1.body.refresh_token_expires_in}`)
   const claims = decodeJwt(r1.body.refresh_token).payload
   t.ok(claims.exp <= Math.floor(decodeJwt(r0.refresh_token).payload.iat + 60), 'the token never outlives its session')
-  const redis = new Redis(config.REDIS_URL)
+  const redis = testRedis(config.REDIS_URL)
   t.teardown(() => { redis.disconnect() })
   // absolute, because the test clock runs ahead of Redis's own
   const expiresAt = Number(await redis.call('PEXPIRETIME', config.REDIS_PREFIX + redisKeys.session(claims.sub, claims.sid)))

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { StringCodec } from 'nats'
 import { redisKeys } from '@ratchet/shared'
 import { createSessionStore } from '../src/stores/sessions.js'
-import { call, decodeJwt, eventually, freePort, startAuth, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, eventually, freePort, startAuth, testRedis, uniqueEmail } from './helpers.js'
 import { natsClient, startReady } from './events-helpers.js'
 
 const password = 'bounded-sessions'
@@ -53,7 +53,7 @@ t.test('the per-user index forgets sessions that expired while idle', async (t) 
   await user.login()
   clock += 61_000
   const fresh = await user.login()
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   t.same(await redis.zrange(redisKeys.sessions(user.sub), 0, -1), [sidOf(fresh)], 'only the live session is indexed')
   const score = Number(await redis.zscore(redisKeys.sessions(user.sub), sidOf(fresh)))
@@ -86,7 +86,7 @@ t.test('listing, deleting and logging out stay bounded at thousands of sessions 
   const user = await signUp(url)
   const caller = await user.login()
   // seeded straight through the store, past the cap (as an index from before the cap would be)
-  const redis = new Redis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   t.teardown(() => { redis.disconnect() })
   const store = createSessionStore(redis, config.REDIS_PREFIX)
   const seeded = 5000
@@ -143,7 +143,7 @@ t.test('a refresh whose rotation ran while its answer timed out is reported as t
   const redisUrl = await privateRedis(t)
   const { url } = await startAuth(t, { REDIS_URL: redisUrl, REFRESH_REUSE_GRACE: 0 })
   const user = await signUp(url)
-  const blocker = new Redis(redisUrl)
+  const blocker = testRedis(redisUrl)
   t.teardown(() => { blocker.disconnect() })
   await blocker.ping()
   // longer than the service's 2 s command timeout: the rotate queued behind it

@@ -2,7 +2,6 @@
 // over the machine's Redis and NATS JetStream, with three-second access tokens.
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import t from 'tap'
 import { AuthEnv, EXPIRED_TOKEN_DESCRIPTION, loadConfig, ResourceEnv } from '@ratchet/shared'
@@ -10,24 +9,12 @@ import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents, typ
 import { buildApp as buildAuth } from '../../../services/auth/src/app.js'
 import { buildApp as buildResource } from '../../../services/resource/src/app.js'
 import { eventually, failures } from './client-fixture.js'
+// bounded: gives up at once when Redis is away, and listens for client errors
+import { dropPrefix } from '../../../services/auth/test/helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
 const PASSWORD = 'correct horse battery staple'
-
-async function dropPrefix (url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url)
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
-}
 
 /** Both services on free ports with their own prefix, stream and subjects; closed and cleaned at teardown. */
 async function startServices (t: Test) {
