@@ -1,6 +1,7 @@
 # One Dockerfile, one target per service:
 #   docker build --target auth -t ratchet-auth .
 #   docker build --target resource -t ratchet-resource .
+#   docker build --target web -t ratchet-web .
 # Works with the classic builder (no BuildKit-only syntax such as RUN --mount).
 # No secret, key or .env file is copied in (see .dockerignore): signing keys are
 # generated into Redis on first start, or mounted and named by SIGNING_KEYS_FILE.
@@ -21,6 +22,7 @@ COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
+COPY services/web/package.json services/web/
 RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/auth -w @ratchet/shared -w @ratchet/fastify \
  && npm cache clean --force \
  && node -e "import('argon2').then(() => console.log('argon2 native binding loads'))"
@@ -33,7 +35,20 @@ COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
+COPY services/web/package.json services/web/
 RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/resource -w @ratchet/shared -w @ratchet/fastify \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS deps-web
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY shared/package.json shared/
+COPY shared/fastify/package.json shared/fastify/
+COPY shared/client/package.json shared/client/
+COPY services/auth/package.json services/auth/
+COPY services/resource/package.json services/resource/
+COPY services/web/package.json services/web/
+RUN npm ci --omit=dev --no-audit --no-fund -w @ratchet/web -w @ratchet/shared \
  && npm cache clean --force
 
 # ---- build: every dependency (dev included), compile TypeScript to dist/ ----
@@ -46,12 +61,14 @@ COPY shared/fastify/package.json shared/fastify/
 COPY shared/client/package.json shared/client/
 COPY services/auth/package.json services/auth/
 COPY services/resource/package.json services/resource/
+COPY services/web/package.json services/web/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY shared/ shared/
 COPY services/ services/
 # Only the runtime packages: root's tsconfig also references test/, which is not here.
-RUN npx tsc -b services/auth services/resource
+RUN npx tsc -b services/auth services/resource services/web \
+ && node services/web/dist/build.js
 
 # ---- common runtime settings ----
 FROM ${NODE_IMAGE} AS runtime
@@ -94,3 +111,14 @@ EXPOSE 3002
 HEALTHCHECK --interval=5s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "services/resource/dist/server.js"]
+
+# ---- web app: the built page and the small server that serves it ----
+FROM runtime AS web
+COPY --from=deps-web /app/node_modules node_modules
+COPY services/web/package.json services/web/
+COPY --from=build /app/services/web/dist services/web/dist
+ENV PORT=3000
+EXPOSE 3000
+HEALTHCHECK --interval=5s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "services/web/dist/server.js"]

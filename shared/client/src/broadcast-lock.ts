@@ -88,6 +88,11 @@ export function broadcastLock (name: string, opts: BroadcastLockOptions = {}): R
     close () {
       for (const wake of waiters) wake()
       channel.close()
+    },
+    async waiting () {
+      const now = Date.now()
+      for (const [other, at] of others) if (now - at > staleMs) others.delete(other)
+      return others.size
     }
   }
 }

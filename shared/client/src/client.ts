@@ -3,9 +3,11 @@ import { decodePayload, type TokenResponse } from './wire.js'
 import { defaultLock } from './default-lock.js'
 import { createEmitter, type ClientEvents, type Listener } from './emitter.js'
 import { CLIENT_ERROR_CODES, RatchetClientError } from './errors.js'
-import { answerError, asTokenResponse, isTransient, postJson, type Delivery, type FetchLike } from './http.js'
+import { answerError, asTokenResponse, isTransient, postJson, type AuthAnswer, type Delivery, type FetchLike } from './http.js'
 import type { RefreshLock } from './lock.js'
+import { checkCookieSetup, misconfigured } from './setup.js'
 import { memoryStorage, pick, type StoredTokens, type TokenStorage } from './storage.js'
+import { openTabChannel, type TabMessage } from './tabs.js'
 import { clockOffset, expiresAt, refreshAt } from './timing.js'
 
 /** Options of {@link createClient}. */
@@ -31,6 +33,11 @@ export interface ClientOptions {
    * CORS_ORIGINS), and `storage` keeps only the access token.
    */
   refreshTokenIn?: 'body' | 'cookie'
+  /**
+   * Refresh on a timer when the access token falls due, rather than on the next
+   * `fetch` only: for pages that show the token's life or sit idle. Default false.
+   */
+  autoRefresh?: boolean
 }
 
 /** The answer to a sign-up: a token response with the new user beside its fields. */
@@ -51,6 +58,13 @@ export interface RatchetClient {
   /** Refreshes now (joining a refresh already under way) and returns the new tokens. */
   refresh (): Promise<StoredTokens>
   /**
+   * Resumes the session after a page load, and resolves to the tokens, or null when
+   * signed out. In cookie mode, when this tab holds no access token, it refreshes
+   * with the cookie (under the lock, so tabs opening together refresh once), and
+   * the other tabs take the new token over. With a shared storage it only reads it.
+   */
+  restore (): Promise<StoredTokens | null>
+  /**
    * `fetch` with `Authorization: Bearer <access token>`. Refreshes first when the
    * token is due, and once more when the server answers 401 "expired", retrying the
    * request once. Throws SIGNED_OUT when there is no session (or it was refused) and
@@ -69,13 +83,14 @@ export interface RatchetClient {
 export function createClient (options: ClientOptions): RatchetClient {
   const authUrl = options.authUrl.replace(/\/+$/, '')
   const storage = options.storage ?? memoryStorage()
+  const inCookie = options.refreshTokenIn === 'cookie'
+  if (inCookie) checkCookieSetup(authUrl)
   // called through a closure: a browser's fetch throws "Illegal invocation" when detached from window
   const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const margin = options.refreshMarginSeconds ?? 30
   const jitter = options.jitterSeconds ?? 5
   const lock = options.lock ?? defaultLock(`ratchet:refresh:${authUrl}`)
   const localNow = options.now ?? Date.now
-  const inCookie = options.refreshTokenIn === 'cookie'
   // wire contract (auth service, cookie delivery): ask for the cookie, and prove the
   // request is not a cross-site one whenever the cookie is to be read
   const delivery: Delivery = inCookie
@@ -89,8 +104,22 @@ export function createClient (options: ClientOptions): RatchetClient {
   // access tokens, not refresh tokens, name a session's state here: in cookie mode there is no refresh token to see
   let announcedOut: string | null = null // the token whose end was announced, to announce it once
   let seen: string | null = null // the token last read, to notice when another tab signs out
+  let rechecked: string | null = null // a token refreshed because the resource refused it: refused again, it is handed back
+  let cookieWorked = false // a refresh with the cookie succeeded: the browser keeps it
+  let queued = 0 // this tab's requests for the lock not yet granted
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const acks = new Map<string, number>() // seq -> lock requests of other tabs that have taken it in
+  let ackArrived: () => void = () => {}
 
   const serverNow = (): number => localNow() + offset
+
+  /**
+   * Every request the client sends, to the auth service and to resources, leaves
+   * through here: the one place a proof-of-possession header would be added.
+   */
+  const transmit: FetchLike = (input, init) => fetchFn(input, init)
+
+  const tabs = openTabChannel(`ratchet:tabs:${authUrl}`, (m) => { receive(m).catch(() => {}) })
 
   function isDue (tokens: StoredTokens): boolean {
     if (due?.token !== tokens.access_token) due = { token: tokens.access_token, at: refreshAt(tokens.access_token, margin, jitter) }
@@ -104,6 +133,7 @@ export function createClient (options: ClientOptions): RatchetClient {
   function announceSignedOut (token: string, reason: ClientEvents['signedout']['reason']): void {
     if (announcedOut === token) return
     announcedOut = token
+    clearTimeout(timer)
     events.emit('signedout', { reason })
   }
 
@@ -115,14 +145,121 @@ export function createClient (options: ClientOptions): RatchetClient {
     return tokens
   }
 
-  async function store (response: TokenResponse, reason: ClientEvents['tokens']['reason']): Promise<StoredTokens> {
-    const tokens = pick({ access_token: response.access_token, refresh_token: inCookie ? undefined : response.refresh_token })
+  /** Keeps new tokens (this tab's or another's) and says so. */
+  async function keep (tokens: StoredTokens, reason: ClientEvents['tokens']['reason']): Promise<void> {
     offset = clockOffset(tokens.access_token, localNow())
     await storage.set(tokens)
     seen = tokens.access_token
     announcedOut = null
+    schedule(tokens)
     events.emit('tokens', { reason, tokens })
+  }
+
+  async function store (response: TokenResponse, reason: ClientEvents['tokens']['reason'], from: string | null): Promise<StoredTokens> {
+    const tokens = pick({ access_token: response.access_token, refresh_token: inCookie ? undefined : response.refresh_token })
+    await keep(tokens, reason)
+    await tell({ t: 'tokens', from, tokens })
     return tokens
+  }
+
+  /**
+   * Called with the lock held: tells every tab what changed (new tokens, or the
+   * session's end), and keeps the lock until each tab queued for it has taken that
+   * in (or a hang guard passes), so the next holder never acts on the state it had
+   * before. Storage alone is no hand-over: localStorage reaches other tab processes late.
+   */
+  async function tell (message: DistributiveOmit<Exclude<TabMessage, { t: 'ack' }>, 'seq'>): Promise<void> {
+    if (tabs === null) return
+    const seq = Math.random().toString(36).slice(2)
+    acks.set(seq, 0)
+    tabs.post({ ...message, seq } as TabMessage)
+    const deadline = Date.now() + 2000
+    try {
+      const need = (await lock.waiting?.()) ?? 0
+      while ((acks.get(seq) ?? 0) < need && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          const guard = setTimeout(resolve, deadline - Date.now())
+          ackArrived = () => { clearTimeout(guard); resolve() }
+        })
+      }
+    } finally {
+      acks.delete(seq)
+    }
+  }
+
+  /** Announces the end of the session here, and (lock held) in every other tab. */
+  async function endSession (token: string, reason: ClientEvents['signedout']['reason']): Promise<void> {
+    announceSignedOut(token, reason)
+    const sid = sidOf(token)
+    if (sid !== null) await tell({ t: 'out', sid })
+  }
+
+  /** Whether tokens another tab got replace ours: the same session, and newer. */
+  function replaces (ours: StoredTokens | null, m: Extract<TabMessage, { t: 'tokens' }>): boolean {
+    // signed out here: in cookie mode another tab's sign-in is this tab's too (one cookie jar)
+    if (ours === null) return inCookie && m.from === null
+    if (ours.access_token === m.tokens.access_token) return false
+    if (sidOf(ours.access_token) !== sidOf(m.tokens.access_token)) return false
+    return m.from === ours.access_token || (expiresAt(m.tokens.access_token) ?? 0) > (expiresAt(ours.access_token) ?? 0)
+  }
+
+  async function receive (m: TabMessage): Promise<void> {
+    if (m.t === 'ack') {
+      if (acks.has(m.seq)) { acks.set(m.seq, (acks.get(m.seq) ?? 0) + m.n); ackArrived() }
+      return
+    }
+    if (m.t === 'tokens' && replaces(await storage.get(), m)) {
+      cookieWorked = inCookie // the tab that got them had a working cookie
+      await keep(pick(m.tokens), 'tab')
+    } else if (m.t === 'out') {
+      const ours = await storage.get()
+      const token = ours?.access_token ?? seen
+      if (token !== null && sidOf(token) === m.sid) {
+        if (ours !== null) await storage.clear()
+        announceSignedOut(token, 'gone')
+      }
+    }
+    // taken in: the holder may let the lock go to this tab
+    if (queued > 0) tabs?.post({ t: 'ack', seq: m.seq, n: queued })
+  }
+
+  /** Runs `fn` under the refresh lock, counting this tab's queued requests (see receive). */
+  function locked<T> (fn: () => Promise<T>): Promise<T> {
+    queued++
+    let granted = false
+    const result = lock.run(() => { granted = true; queued--; return fn() })
+    result.catch(() => { if (!granted) queued-- })
+    return result
+  }
+
+  /** With autoRefresh, a timer for when these tokens fall due. */
+  function schedule (tokens: StoredTokens): void {
+    if (options.autoRefresh !== true) return
+    clearTimeout(timer)
+    isDue(tokens)
+    if (due?.at == null) return
+    timer = setTimeout(() => {
+      read().then((current) => {
+        if (current === null) return
+        if (current.access_token !== tokens.access_token) schedule(current)
+        else refreshFrom(current).catch(() => {})
+      }, () => {})
+    }, Math.max(0, due.at - serverNow()))
+    ;(timer as { unref?: () => void }).unref?.()
+  }
+
+  /** Refused (400/401/403): the session is over. Forget it and say so once, here and in every tab. */
+  async function refused (current: StoredTokens, answer: AuthAnswer): Promise<never> {
+    if ((await storage.get())?.access_token === current.access_token) await storage.clear()
+    await endSession(current.access_token, 'refused')
+    if (inCookie && !cookieWorked && (answer.body as { code?: unknown } | null)?.code === 'RATCHET_REFRESH_TOKEN_REQUIRED') {
+      throw misconfigured('the auth service got no refresh-token cookie: the browser did not keep the one it set at sign-in (page and auth service on different sites, third-party cookies blocked, or not a secure context; see docs/sdk.md)')
+    }
+    throw signedOut(`the auth service refused the refresh token (${answer.status})`)
+  }
+
+  function postRefresh (current: StoredTokens | null): Promise<AuthAnswer> {
+    return postJson(transmit, `${authUrl}/v1/refresh`, inCookie ? {} : { refresh_token: current?.refresh_token }, delivery)
   }
 
   async function exchange (current: StoredTokens): Promise<StoredTokens> {
@@ -130,28 +267,28 @@ export function createClient (options: ClientOptions): RatchetClient {
     // could not omit, and would fail once its signing key has been retired.
     const answer = current.refresh_token === undefined && !inCookie
       ? { status: 401, body: null } // nothing to refresh with: as good as refused
-      : await postJson(fetchFn, `${authUrl}/v1/refresh`, inCookie ? {} : { refresh_token: current.refresh_token }, delivery)
-    if (answer.status === 200) return store(asTokenResponse('refresh', answer, !inCookie), 'refresh')
+      : await postRefresh(current)
+    if (answer.status === 200) {
+      cookieWorked = inCookie
+      return store(asTokenResponse('refresh', answer, !inCookie), 'refresh', current.access_token)
+    }
     if (answer.status !== 400 && answer.status !== 401 && answer.status !== 403) {
       // 429, 5xx, or a wrong authUrl: nothing says the session is over, keep it
       throw new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `refresh failed with ${answer.status}`, answer.status, answer.body)
     }
-    // Refused (revoked, expired or replayed): the session is over. Forget it and say so
-    // once; trying again could only be refused again.
-    if ((await storage.get())?.access_token === current.access_token) await storage.clear()
-    announceSignedOut(current.access_token, 'refused')
-    throw signedOut(`the auth service refused the refresh token (${answer.status})`)
+    // trying again could only be refused again
+    return refused(current, answer)
   }
 
   /**
    * Refreshes once for everyone: callers in this realm share one request, and the
    * lock makes other tabs wait. `stale` is the pair the caller found wanting; when
    * storage holds another pair by the time the lock is ours, someone else already
-   * refreshed and that pair is the answer.
+   * refreshed (and handed it over before letting go of the lock): that pair is the answer.
    */
   function refreshFrom (stale: StoredTokens | null): Promise<StoredTokens> {
     if (inflight) return inflight
-    const flight = lock.run(async () => {
+    const flight = locked(async () => {
       const current = await read()
       if (current === null) throw signedOut('not signed in')
       if (stale !== null && current.access_token !== stale.access_token) return current
@@ -164,17 +301,17 @@ export function createClient (options: ClientOptions): RatchetClient {
   }
 
   async function signIn (path: string, what: 'signup' | 'login', email: string, password: string): Promise<TokenResponse> {
-    const answer = await postJson(fetchFn, `${authUrl}${path}`, { email, password }, delivery)
+    const answer = await postJson(transmit, `${authUrl}${path}`, { email, password }, delivery)
     if (answer.status !== 200 && answer.status !== 201) throw answerError(what, answer)
     const response = asTokenResponse(what, answer, !inCookie)
     // under the lock, so that a refresh under way cannot overwrite the new session
-    await lock.run(() => store(response, what))
+    await locked(() => store(response, what, null))
     return response
   }
 
   async function send (request: Request, tokens: StoredTokens): Promise<Response> {
     request.headers.set('authorization', `Bearer ${tokens.access_token}`)
-    return fetchFn(request)
+    return transmit(request)
   }
 
   return {
@@ -183,26 +320,48 @@ export function createClient (options: ClientOptions): RatchetClient {
 
     async logout () {
       let failure: unknown = null
-      await lock.run(async () => {
+      await locked(async () => {
         const tokens = await storage.get()
         if (tokens === null) return
+        // signed out here and in every tab first: that never waits on the network
+        await storage.clear()
+        await endSession(tokens.access_token, 'logout')
         try {
           // the refresh token proves the session even when the access token has expired;
           // without one (cookie mode) the access token does, expired or not
           const answer = tokens.refresh_token !== undefined
-            ? await postJson(fetchFn, `${authUrl}/v1/logout`, { refresh_token: tokens.refresh_token })
-            : await postJson(fetchFn, `${authUrl}/v1/logout`, {}, { ...delivery, headers: { ...delivery.headers, authorization: `Bearer ${tokens.access_token}` } })
+            ? await postJson(transmit, `${authUrl}/v1/logout`, { refresh_token: tokens.refresh_token })
+            : await postJson(transmit, `${authUrl}/v1/logout`, {}, { ...delivery, headers: { ...delivery.headers, authorization: `Bearer ${tokens.access_token}` } })
           if (isTransient(answer.status)) failure = answerError('logout', answer)
         } catch (err) {
           failure = err
         }
-        await storage.clear()
-        announceSignedOut(tokens.access_token, 'logout')
       })
       if (failure !== null) throw failure
     },
 
     refresh: () => refreshFrom(null),
+
+    async restore () {
+      const have = await read()
+      if (have !== null || !inCookie) {
+        if (have !== null) schedule(have)
+        return have
+      }
+      return locked(async () => {
+        // another tab may have handed its tokens over while this one waited
+        const handed = await read()
+        if (handed !== null) return handed
+        const answer = await postRefresh(null)
+        if (answer.status === 200) {
+          cookieWorked = true
+          return store(asTokenResponse('restore', answer, false), 'restore', null)
+        }
+        // no cookie, or one whose session ended: signed out, which is no news
+        if (answer.status === 400 || answer.status === 401 || answer.status === 403) return null
+        throw new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `restore failed with ${answer.status}`, answer.status, answer.body)
+      })
+    },
 
     async fetch (input, init) {
       // one Request up front, so a retry can send the same body again
@@ -219,11 +378,16 @@ export function createClient (options: ClientOptions): RatchetClient {
         }
       }
       const first = await send(request.clone(), tokens)
-      if (!saysExpired(first)) return first
+      const refusal = refusalOf(first)
+      // "expired": refresh and retry. Any other invalid_token (revoked, a retired key)
+      // asks the auth service once whether the session lives: it signs out everywhere
+      // if not. A token fresh from such a check that is refused again is handed back.
+      if (refusal === null || (refusal === 'invalid' && rechecked === tokens.access_token)) return first
       // the first answer is dropped either way: free its connection
       await first.body?.cancel().catch(() => {})
       const fresh = await refreshFrom(tokens)
-      // once: a second "expired" goes to the caller rather than round a loop
+      if (refusal === 'invalid') rechecked = fresh.access_token
+      // once: a second refusal goes to the caller rather than round a loop
       return send(request, fresh)
     },
 
@@ -233,15 +397,30 @@ export function createClient (options: ClientOptions): RatchetClient {
     },
 
     on: (type, listener) => events.on(type, listener),
-    close: () => { lock.close?.() }
+    close: () => {
+      clearTimeout(timer)
+      tabs?.close()
+      lock.close?.()
+    }
   }
 }
 
-/** An RFC 6750 challenge saying the access token expired (the resource service's wording, or any saying "expired"). */
-function saysExpired (res: Response): boolean {
-  if (res.status !== 401) return false
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+function sidOf (accessToken: string): string | null {
+  const sid = decodePayload(accessToken)?.sid
+  return typeof sid === 'string' ? sid : null
+}
+
+/**
+ * What a 401 says of the access token (RFC 6750): `expired` (the resource service's
+ * wording, or any description saying "expired"), `invalid` (any other invalid_token),
+ * or null for every other answer.
+ */
+function refusalOf (res: Response): 'expired' | 'invalid' | null {
+  if (res.status !== 401) return null
   const challenge = parseBearerChallenge(res.headers.get('www-authenticate') ?? '')
-  if (challenge?.error !== 'invalid_token') return false
+  if (challenge?.error !== 'invalid_token') return null
   const description = challenge.error_description ?? ''
-  return description === EXPIRED_TOKEN_DESCRIPTION || /\bexpired\b/i.test(description)
+  return description === EXPIRED_TOKEN_DESCRIPTION || /\bexpired\b/i.test(description) ? 'expired' : 'invalid'
 }

@@ -2,8 +2,11 @@ import type { StoredTokens } from './storage.js'
 
 /** What the client announces, by event name. */
 export interface ClientEvents {
-  /** New tokens were stored: after sign-up, login or a refresh. */
-  tokens: { reason: 'signup' | 'login' | 'refresh', tokens: StoredTokens }
+  /**
+   * New tokens were stored: after sign-up, login, a refresh, a `restore()` from the
+   * refresh cookie, or when another tab handed over the tokens it got (`tab`).
+   */
+  tokens: { reason: 'signup' | 'login' | 'refresh' | 'restore' | 'tab', tokens: StoredTokens }
   /**
    * The session ended: `refused` when the auth service refused the refresh token
    * (revoked, expired or replayed session: send the user to the login screen),

@@ -8,7 +8,13 @@ export const CLIENT_ERROR_CODES = {
   /** The auth service could not be reached, or answered 429/5xx: the session is kept, try again later. */
   AUTH_UNAVAILABLE: 'RATCHET_CLIENT_AUTH_UNAVAILABLE',
   /** The auth service refused a sign-up, login or logout (see `status` and `body`). */
-  REQUEST_REFUSED: 'RATCHET_CLIENT_REQUEST_REFUSED'
+  REQUEST_REFUSED: 'RATCHET_CLIENT_REQUEST_REFUSED',
+  /**
+   * A set-up mistake the client can name: page and auth service on different sites in
+   * cookie mode, an insecure context, the page's origin not allowed by the auth
+   * service's CORS, the browser not keeping the refresh cookie. The message says which.
+   */
+  MISCONFIGURED: 'RATCHET_CLIENT_MISCONFIGURED'
 } as const
 
 export type ClientErrorCode = typeof CLIENT_ERROR_CODES[keyof typeof CLIENT_ERROR_CODES]

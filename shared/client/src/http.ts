@@ -26,7 +26,7 @@ export async function postJson (fetchFn: FetchLike, url: string, body: unknown, 
       credentials: delivery.credentials
     })
   } catch (err) {
-    throw new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `the auth service could not be reached (${url})`, undefined, undefined, { cause: err })
+    throw await unreachable(fetchFn, url, err)
   }
   const text = await res.text()
   let parsed: unknown = null
@@ -34,6 +34,28 @@ export async function postJson (fetchFn: FetchLike, url: string, body: unknown, 
     try { parsed = JSON.parse(text) } catch { parsed = null }
   }
   return { status: res.status, body: parsed }
+}
+
+/**
+ * The error for a request that got no answer. In a page, a CORS refusal looks the same
+ * as a server that is down, so the client asks again without CORS (an opaque answer
+ * still proves the server is up) to say which it was.
+ */
+async function unreachable (fetchFn: FetchLike, url: string, cause: unknown): Promise<RatchetClientError> {
+  const page = pageOrigin()
+  if (page !== null) {
+    const answered = await fetchFn(new URL('/health/live', url), { mode: 'no-cors', credentials: 'omit' }).then(() => true, () => false)
+    if (answered) {
+      return new RatchetClientError(CLIENT_ERROR_CODES.MISCONFIGURED, `the auth service at ${new URL(url).origin} answered, but its CORS does not allow this page's origin ${page}: add it to the auth service's WEB_ORIGIN or CORS_ORIGINS`, undefined, undefined, { cause })
+    }
+  }
+  return new RatchetClientError(CLIENT_ERROR_CODES.AUTH_UNAVAILABLE, `the auth service could not be reached (${url})`, undefined, undefined, { cause })
+}
+
+/** The page's origin when running in a browser page, else null (Node, workers). */
+export function pageOrigin (): string | null {
+  const g = globalThis as { document?: unknown, location?: { origin?: string } }
+  return typeof g.document === 'object' && typeof g.location?.origin === 'string' ? g.location.origin : null
 }
 
 /** 429 and 5xx mean "later", not "no": the session is kept. */

@@ -31,6 +31,8 @@ export interface Fixture {
   refreshStatus: number | null
   /** When true, the resource says "expired" to every token. */
   alwaysExpired: boolean
+  /** Set: the resource refuses every access token as invalid_token with this description (a wrong key, say). */
+  refuseAccess: string | null
   /** When a token expires, by the server's own clock (ms); undefined for unknown tokens. */
   expiry (accessToken: string): number | undefined
   /** Ends every session, as a logout elsewhere would. */
@@ -92,6 +94,7 @@ export async function startFixture (t: { teardown: (fn: () => Promise<void> | vo
     if (token === undefined) { reply(res, 401, {}, { 'www-authenticate': bearerChallenge('ratchet') }); return null }
     if (known === undefined) return fail('The access token is malformed')
     if (sessions.get(known.sid)?.revoked) return fail('The session was revoked')
+    if (fixture.refuseAccess !== null) return fail(fixture.refuseAccess)
     if (fixture.alwaysExpired || Date.now() >= known.exp) return fail(EXPIRED_TOKEN_DESCRIPTION)
     return known.sid
   }
@@ -154,6 +157,7 @@ export async function startFixture (t: { teardown: (fn: () => Promise<void> | vo
     ttlMs: opts.ttlMs ?? 400,
     counts: { refresh: 0, logout: 0, resource: 0 },
     refreshStatus: null,
+    refuseAccess: null,
     alwaysExpired: false,
     expiry: (token) => access.get(token)?.exp,
     revokeAll: () => { for (const s of sessions.values()) s.revoked = true },

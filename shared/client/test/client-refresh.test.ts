@@ -85,13 +85,29 @@ t.test('a refused refresh ends in one signedout event, not a loop', async (t) =>
   t.equal(await storage.get(), null)
 })
 
-t.test('a 401 that is not about expiry is handed back without a refresh', async (t) => {
-  const { fixture, client } = await signedIn(t, { ttlMs: 60_000 })
+t.test('a token refused as revoked makes the client ask the auth service once, which ends the session', async (t) => {
+  const { fixture, client, storage } = await signedIn(t, { ttlMs: 60_000 })
+  const out: Array<ClientEvents['signedout']> = []
+  client.on('signedout', (detail) => out.push(detail))
   fixture.revokeAll()
-  const res = await client.fetch(`${fixture.url}/me`)
-  t.equal(res.status, 401)
-  t.match(res.headers.get('www-authenticate'), /revoked/)
-  t.equal(fixture.counts.refresh, 0)
+  await t.rejects(client.fetch(`${fixture.url}/me`), { code: CLIENT_ERROR_CODES.SIGNED_OUT })
+  t.equal(fixture.counts.refresh, 1)
+  t.same(out, [{ reason: 'refused' }], 'signed out at the first call after the revocation')
+  t.equal(await storage.get(), null)
+})
+
+t.test('a token refused for another reason is refreshed once; refused again, the answers are handed back without a loop', async (t) => {
+  const { fixture, client } = await signedIn(t, { ttlMs: 60_000 })
+  fixture.refuseAccess = 'The token was signed with an unknown key'
+  const first = await client.fetch(`${fixture.url}/me`)
+  t.equal(first.status, 401)
+  t.equal(fixture.counts.refresh, 1, 'one check with the auth service')
+  t.equal(fixture.counts.resource, 2, 'sent, refreshed, sent once more')
+  const second = await client.fetch(`${fixture.url}/me`)
+  t.equal(second.status, 401)
+  t.equal(fixture.counts.refresh, 1, 'the fresh token refused again is handed back')
+  fixture.refuseAccess = null
+  t.equal((await client.fetch(`${fixture.url}/me`)).status, 200)
 })
 
 t.test('an unavailable auth service keeps the session and lets an unexpired token through', async (t) => {

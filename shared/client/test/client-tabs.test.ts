@@ -1,6 +1,6 @@
 import t from 'tap'
-import { broadcastLock, createClient, defaultLock, localLock, memoryStorage, webStorage, type ClientEvents, type RefreshLock } from '@ratchet/client'
-import { failures, PASSWORD, startFixture, untilExpired } from './client-fixture.js'
+import { broadcastLock, createClient, defaultLock, localLock, memoryStorage, webStorage, type ClientEvents, type RefreshLock, type StoredTokens, type TokenStorage } from '@ratchet/client'
+import { eventually, failures, PASSWORD, startFixture, untilExpired } from './client-fixture.js'
 
 /** Runs `n` overlapping critical sections through the locks, round robin; answers the most that ran at once. */
 async function maxConcurrency (locks: RefreshLock[], n: number): Promise<number> {
@@ -64,6 +64,48 @@ t.test('two tabs sharing storage refresh once across an expiry, through a broadc
   t.same(failures(answers), [], 'every call succeeded')
   t.equal(fixture.counts.refresh, 1, 'the second tab found the first tab\'s tokens after taking the lock')
   t.equal(fixture.sessions()[0]!.revoked, false)
+})
+
+/** One localStorage seen from two tab processes: a write reaches the other view `lagMs` later. */
+function laggingStorage (lagMs: number): [TokenStorage, TokenStorage] {
+  const views: Array<StoredTokens | null> = [null, null]
+  const view = (i: number): TokenStorage => ({
+    get: () => views[i]!,
+    set: (tokens) => { views[i] = tokens; setTimeout(() => { views[1 - i] = tokens }, lagMs) },
+    clear: () => { views[i] = null; setTimeout(() => { views[1 - i] = null }, lagMs) }
+  })
+  return [view(0), view(1)]
+}
+
+t.test('the lock holder hands the new pair to the tab waiting for the lock: storage that propagates late is not relied on', async (t) => {
+  const fixture = await startFixture(t, { ttlMs: 400, refreshDelayMs: 30 })
+  const views = laggingStorage(300)
+  const name = `ratchet:refresh:${Math.random()}`
+  const tabs = views.map((storage) => createClient({ authUrl: fixture.url, storage, lock: broadcastLock(name, { settleMs: 5 }), refreshMarginSeconds: 0.1, jitterSeconds: 0 }))
+  t.teardown(() => { for (const tab of tabs) tab.close() })
+  const login = await tabs[0]!.login('ada@example.com', PASSWORD)
+  await eventually(async () => (await tabs[1]!.claims()) !== null)
+  fixture.ttlMs = 60_000
+  await untilExpired(fixture, login.access_token)
+
+  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => tabs[i % 2]!.fetch(`${fixture.url}/me`)))
+  t.same(failures(answers), [], 'every call succeeded')
+  t.equal(fixture.counts.refresh, 1, 'one refresh: the second tab had the new pair before it held the lock')
+  t.equal(fixture.sessions()[0]!.revoked, false, 'no reuse')
+})
+
+t.test('a sign-out reaches every tab at once, without a call', async (t) => {
+  const fixture = await startFixture(t)
+  const storage = memoryStorage() // stands in for localStorage
+  const tabs = [0, 1, 2].map(() => createClient({ authUrl: fixture.url, storage }))
+  t.teardown(() => { for (const tab of tabs) tab.close() })
+  await tabs[0]!.login('ada@example.com', PASSWORD)
+  for (const tab of tabs) t.equal((await tab.fetch(`${fixture.url}/me`)).status, 200)
+  const out: string[] = []
+  tabs.forEach((tab, i) => tab.on('signedout', ({ reason }) => out.push(`${i}:${reason}`)))
+  await tabs[0]!.logout()
+  await eventually(() => out.length === 3)
+  t.same(out.sort(), ['0:logout', '1:gone', '2:gone'])
 })
 
 t.test('a tab notices that another tab signed out', async (t) => {

@@ -44,7 +44,7 @@ t.test('the npm pack tarball installs, bundles and type-checks outside the monor
     "import { createClient, memoryStorage, CLIENT_ERROR_CODES, type RatchetClient, type StoredTokens } from '@ratchet/client'",
     "const client: RatchetClient = createClient({ authUrl: 'http://localhost:3001', storage: memoryStorage() })",
     'const tokens: StoredTokens | null = null',
-    'console.log(typeof client.fetch, typeof client.refresh, CLIENT_ERROR_CODES.SIGNED_OUT, tokens)',
+    'console.log(typeof client.fetch, typeof client.restore, CLIENT_ERROR_CODES.SIGNED_OUT, tokens)',
     'client.close()'
   ].join('\n'))
   await writeFile(join(app, 'tsconfig.json'), JSON.stringify({

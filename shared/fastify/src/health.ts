@@ -25,7 +25,12 @@ const NotReady = Type.Object({ ...ErrorResponse.properties, checks: Checks })
  */
 export async function healthRoutes (app: FastifyInstance, { checks, summary }: { checks: readonly ReadinessCheck[], summary: string }): Promise<void> {
   // probes call these every few seconds: log them only when something is wrong
-  app.get('/health/live', { logLevel: 'warn', schema: { tags: ['health'], response: { 200: Live } } }, async () => ({ status: 'ok' }))
+  app.get('/health/live', { logLevel: 'warn', schema: { tags: ['health'], response: { 200: Live } } }, async (_request, reply) => {
+    // loadable without CORS from any page: @ratchet/client asks it so to tell a page
+    // whose origin CORS refuses from a server that is down; it says nothing else
+    reply.header('cross-origin-resource-policy', 'cross-origin')
+    return { status: 'ok' }
+  })
   app.get('/health/ready', { logLevel: 'warn', schema: { tags: ['health'], summary, response: { 200: Ready, 503: NotReady } } }, async (request, reply) => {
     const results = await Promise.all(checks.map(async (c) => await c.ready()))
     const state = Object.fromEntries(checks.map((c, i) => [c.name, results[i] === true]))
