@@ -19,6 +19,8 @@ export interface AccessTokenClaims {
   scope: string
   /** When the session started: NumericDate with millisecond precision. */
   auth_time: number
+  /** The DPoP key the token is bound to (RFC 9449 §6.1): its RFC 7638 thumbprint. */
+  cnf?: { jkt: string }
 }
 
 /** Claims of a refresh token; its audience is the issuer itself. // wire contract */
@@ -36,7 +38,8 @@ export interface RefreshTokenClaims {
 /** RFC 6749 §5.1 token response, plus `refresh_token_expires_in`. // wire contract */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  /** `DPoP` when the access token is bound to the proof's key (RFC 9449 §5) */
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   refresh_token: string
   refresh_token_expires_in: number

@@ -8,6 +8,8 @@ import { createKeyManager } from './keys/manager.js'
 import { startKeyRotation } from './keys/rotate.js'
 import { createJwt } from './tokens/jwt.js'
 import { createTokenService } from './tokens/service.js'
+import { createAuthDpop, DPOP_NONCE_HEADER, nonceSecretFrom } from './tokens/dpop.js'
+import { createDpopProofStore } from './stores/dpop-proofs.js'
 import { createSessionStore } from './stores/sessions.js'
 import { createUserStore } from './stores/users.js'
 import { createOutbox } from './events/outbox.js'
@@ -104,11 +106,16 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   app.addHook('onClose', async () => { await Promise.all([events.close(), signals.close()]) })
   signals.start()
 
+  const dpop = createAuthDpop({ config, replay: createDpopProofStore(redis), nonceSecret: () => nonceSecretFrom(Buffer.from(keys.ring().refreshKey.secret, 'base64url')), now })
+  // RFC 9449 §8.2: a fresh nonce on every answer, so a client never needs an extra round trip
+  if (dpop.noncesOn) app.addHook('onRequest', async (_request, reply) => { reply.header(DPOP_NONCE_HEADER, dpop.currentNonce()) })
+
   const deps: RouteDeps = {
     config,
     tokens,
     accounts,
-    ring: keys.ring
+    ring: keys.ring,
+    dpop
   }
   // before the routes: both read them as they are added (docs first, so /metrics is documented too)
   await app.register(docs, {

@@ -9,7 +9,7 @@ export const Credentials = Type.Object({ email: Email, password: Password }, { a
 
 export const TokenResponse = Type.Object({
   access_token: Type.String(),
-  token_type: Type.Literal('Bearer'),
+  token_type: Type.Union([Type.Literal('Bearer'), Type.Literal('DPoP')], { description: 'DPoP when the access token is bound to the DPoP proof key (RFC 9449 §5)' }),
   expires_in: Type.Integer(),
   refresh_token: Type.String(),
   refresh_token_expires_in: Type.Integer(),

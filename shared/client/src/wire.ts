@@ -8,7 +8,7 @@
 /** A token response (RFC 6749 §5.1); `refresh_token` is absent in cookie mode. */
 export interface TokenResponse {
   access_token: string
-  token_type: 'Bearer'
+  token_type: 'Bearer' | 'DPoP'
   expires_in: number
   refresh_token: string
   refresh_token_expires_in: number

@@ -22,8 +22,8 @@ async function securityPlugin (app: FastifyInstance, { origins }: SecurityOption
       origins,
       credentials: true,
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['content-type', 'authorization', CSRF_HEADER, DELIVERY_HEADER],
-      exposedHeaders: ['retry-after', 'www-authenticate', 'x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      allowedHeaders: ['content-type', 'authorization', 'dpop', CSRF_HEADER, DELIVERY_HEADER],
+      exposedHeaders: ['retry-after', 'www-authenticate', 'dpop-nonce', 'x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
       maxAge: 600
     }
   })

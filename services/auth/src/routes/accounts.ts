@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { Credentials, ErrorResponse, Password, SignupResponse, TokenResponse } from '../schemas.js'
 import { cookieAware, sendTokens } from '../plugins/cookies.js'
@@ -6,18 +7,21 @@ import { noStore, type App, type RouteDeps } from './context.js'
 
 const bearer = [{ bearerAuth: [] }]
 
-export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps): Promise<void> {
+export async function accountRoutes (app: App, { accounts, tokens, dpop }: RouteDeps): Promise<void> {
+  // a sign-in with a DPoP proof binds the new session to the proof's key (RFC 9449 §5)
+  const device = async (request: FastifyRequest) => ({ ...deviceOf(request), jkt: (await dpop.forTokenRequest(request))?.jkt })
+
   app.post('/v1/signup', {
     schema: { tags: ['accounts'], summary: 'Create an account and sign in', body: Credentials, response: { 201: cookieAware(SignupResponse), 400: ErrorResponse, 409: ErrorResponse } }
   }, async (request, reply) => {
-    const response = await accounts.signUp(request.body.email, request.body.password, deviceOf(request))
+    const response = await accounts.signUp(request.body.email, request.body.password, await device(request))
     return sendTokens(request, reply.code(201).headers(noStore), response)
   })
 
   app.post('/v1/login', {
     schema: { tags: ['accounts'], summary: 'Sign in with e-mail and password', body: Credentials, response: { 200: cookieAware(TokenResponse), 400: ErrorResponse, 401: ErrorResponse } }
   }, async (request, reply) => {
-    const response = await accounts.logIn(request.body.email, request.body.password, deviceOf(request))
+    const response = await accounts.logIn(request.body.email, request.body.password, await device(request))
     return sendTokens(request, reply.headers(noStore), response)
   })
 
@@ -30,8 +34,10 @@ export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps):
       response: { 200: cookieAware(TokenResponse), 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse }
     }
   }, async (request, reply) => {
-    const caller = bearerClaims(request, tokens)
-    const response = await accounts.changePassword(caller, request.body.current_password, request.body.new_password, deviceOf(request))
+    const caller = await bearerClaims(request, { tokens, dpop })
+    // a bound caller's proof was spent on its token: the new session keeps that key
+    const jkt = caller.cnf?.jkt ?? (await dpop.forTokenRequest(request))?.jkt
+    const response = await accounts.changePassword(caller, request.body.current_password, request.body.new_password, { ...deviceOf(request), jkt })
     return sendTokens(request, reply.headers(noStore), response)
   })
 
@@ -43,7 +49,7 @@ export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps):
       response: { 200: Type.Object({ id: Type.String(), email: Type.String(), created_at: Type.Number({ description: 'NumericDate, ms precision' }) }), 401: ErrorResponse }
     }
   }, async (request, reply) => {
-    const account = await accounts.account(bearerClaims(request, tokens))
+    const account = await accounts.account(await bearerClaims(request, { tokens, dpop }))
     return reply.headers(noStore).send(account)
   })
 
@@ -56,7 +62,7 @@ export async function accountRoutes (app: App, { accounts, tokens }: RouteDeps):
       response: { 204: Type.Null(), 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse }
     }
   }, async (request, reply) => {
-    await accounts.deleteAccount(bearerClaims(request, tokens), request.body.password)
+    await accounts.deleteAccount(await bearerClaims(request, { tokens, dpop }), request.body.password)
     return reply.code(204).header('clear-site-data', '"cookies", "storage"').send(null)
   })
 }

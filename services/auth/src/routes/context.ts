@@ -4,6 +4,7 @@ import type { AuthConfig } from '@ratchet/shared'
 import type { TokenService } from '../tokens/service.js'
 import type { AccountService } from '../accounts/service.js'
 import type { KeyRing } from '../keys/ring.js'
+import type { AuthDpop } from '../tokens/dpop.js'
 
 /** What route plugins are given: explicit dependencies, no decorators. */
 export interface RouteDeps {
@@ -11,6 +12,7 @@ export interface RouteDeps {
   tokens: TokenService
   accounts: AccountService
   ring: () => KeyRing
+  dpop: AuthDpop
 }
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>

@@ -10,8 +10,8 @@ import type { App, RouteDeps } from './context.js'
 /** The page size of GET /v1/sessions, and its maximum. */
 const SESSIONS_PAGE = 100
 
-export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
-  const authenticate = (request: FastifyRequest, allowExpired: boolean) => bearerClaims(request, tokens, allowExpired)
+export async function sessionRoutes (app: App, { tokens, config, dpop }: RouteDeps): Promise<void> {
+  const authenticate = (request: FastifyRequest, allowExpired: boolean) => bearerClaims(request, { tokens, dpop }, allowExpired)
 
   app.post('/v1/logout', {
     schema: {
@@ -30,7 +30,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
       // any refresh token of the session proves it, even one already rotated out
       who = tokens.verifyRefreshSignature(refreshToken)
     } else if (request.headers.authorization !== undefined) {
-      who = authenticate(request, true)
+      who = await authenticate(request, true)
     } else {
       const cookie = readRefreshCookie(request, config)
       if (cookie === undefined) throw missingCredentials()
@@ -48,7 +48,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   }, async (request, reply) => {
     // An expired token may end its own session (/v1/logout) but others only
     // while that session lives: a token leaked long ago must not end newer ones.
-    const claims = authenticate(request, true)
+    const claims = await authenticate(request, true)
     if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     // every session that started up to now; a login a moment later survives
     await tokens.revokeUser(claims.sub, tokens.now() + 1, RevocationReason.logoutAll)
@@ -59,7 +59,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
   app.post('/v1/logout-others', {
     schema: { tags: ['sessions'], summary: 'End every session of the user but this one', security: [{ bearerAuth: [] }], response: { 204: Type.Null(), 401: ErrorResponse } }
   }, async (request, reply) => {
-    const claims = authenticate(request, false)
+    const claims = await authenticate(request, false)
     if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     await tokens.revokeOthers(claims.sub, claims.sid)
     return reply.code(204).send(null)
@@ -77,7 +77,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
       response: { 200: Type.Object({ sessions: Type.Array(Session), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorResponse, 401: ErrorResponse }
     }
   }, async (request) => {
-    const claims = authenticate(request, false)
+    const claims = await authenticate(request, false)
     if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     const limit = request.query.limit === undefined ? SESSIONS_PAGE : Number(request.query.limit)
     const page = await tokens.sessionPage(claims.sub, { cursor: request.query.cursor, limit })
@@ -93,7 +93,7 @@ export async function sessionRoutes (app: App, { tokens, config }: RouteDeps): P
       response: { 204: Type.Null(), 401: ErrorResponse, 404: ErrorResponse }
     }
   }, async (request, reply) => {
-    const claims = authenticate(request, false)
+    const claims = await authenticate(request, false)
     if (!await tokens.sessionLives(claims.sub, claims.sid)) throw invalidToken('the session was revoked')
     // two key lookups, not a walk of the user's sessions
     if (!await tokens.sessionLives(claims.sub, request.params.sid)) throw new errors.RATCHET_SESSION_NOT_FOUND()

@@ -10,7 +10,7 @@ const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Ty
 const Str = (max = 4096) => Type.String({ maxLength: max })
 
 /** RFC 6749 §6 (refresh grant), RFC 7009 (revocation) and RFC 7662 (introspection). */
-export async function oauthRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
+export async function oauthRoutes (app: App, { tokens, config, dpop }: RouteDeps): Promise<void> {
   // RFC 6749 §4.1.3/§6: form-encoded only, so JSON and text are 415 here
   app.removeContentTypeParser(['application/json', 'text/plain'])
   await app.register(formbody, { bodyLimit: 16 * 1024 })
@@ -38,7 +38,8 @@ export async function oauthRoutes (app: App, { tokens, config }: RouteDeps): Pro
     if (body.grant_type !== 'refresh_token') throw new OAuthError('unsupported_grant_type', `grant_type ${body.grant_type} is not supported`)
     const clientId = publicClient(body.client_id)
     if (body.refresh_token === undefined || body.refresh_token === '') throw new OAuthError('invalid_request', 'refresh_token is required')
-    const result = await tokens.refresh({ refreshToken: body.refresh_token, clientId, scope: body.scope })
+    const proof = await dpop.forTokenRequest(request)
+    const result = await tokens.refresh({ refreshToken: body.refresh_token, clientId, scope: body.scope, jkt: proof?.jkt })
     return reply.headers(noStore).send(result)
   })
 

@@ -4,7 +4,7 @@ import { ErrorResponse, Jwt, TokenResponse } from '../schemas.js'
 import { cookieAware, readRefreshCookie, sendTokens } from '../plugins/cookies.js'
 import { noStore, type App, type RouteDeps } from './context.js'
 
-export async function refreshRoutes (app: App, { tokens, config }: RouteDeps): Promise<void> {
+export async function refreshRoutes (app: App, { tokens, config, dpop }: RouteDeps): Promise<void> {
   app.post('/v1/refresh', {
     schema: {
       tags: ['tokens'],
@@ -18,7 +18,8 @@ export async function refreshRoutes (app: App, { tokens, config }: RouteDeps): P
     const fromBody = request.body.refresh_token
     const refreshToken = fromBody ?? readRefreshCookie(request, config)
     if (refreshToken === undefined) throw new errors.RATCHET_REFRESH_TOKEN_REQUIRED()
-    const result = await tokens.refresh({ refreshToken, accessToken: request.body.access_token })
+    const proof = await dpop.forTokenRequest(request)
+    const result = await tokens.refresh({ refreshToken, accessToken: request.body.access_token, jkt: proof?.jkt })
     return sendTokens(request, reply.headers(noStore), result, fromBody === undefined)
   })
 }

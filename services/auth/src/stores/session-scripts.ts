@@ -25,6 +25,7 @@ redis.call('HSET', KEYS[1], 'sub', ARGV[6], 'cid', ARGV[7], 'scp', ARGV[8], 'at'
   'cur', ARGV[2], 'ci', iat, 'ce', exp)
 if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'ua', ARGV[12]) end
 if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'ip', ARGV[13]) end
+if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'jkt', ARGV[14]) end
 redis.call('PEXPIREAT', KEYS[1], until_ms)
 local expired = redis.call('ZCOUNT', KEYS[2], '-inf', now)
 if expired > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, math.min(expired, batch) - 1) end
@@ -43,10 +44,13 @@ end
 if redis.call('PEXPIRETIME', KEYS[2]) < mx then redis.call('PEXPIREAT', KEYS[2], mx) end
 return out`
 
-// ARGV: sid, presentedJti, newJti, nowMs, idleMs, graceMs
-// -> {'rotated'|'grace', jti, iat, exp, sub, cid, scp, at} | {'missing'} | {'mismatch'}
+// ARGV: sid, presentedJti, newJti, nowMs, idleMs, graceMs, jkt ('' without a DPoP proof)
+// -> {'rotated'|'grace', jti, iat, exp, sub, cid, scp, at, jkt} | {'missing'} | {'mismatch'} | {'key_mismatch'}
+// A bound session (jkt) compares the proof's key before anything else, and
+// changes nothing when it differs; a Bearer session takes the key of its first
+// proof, so its refresh token is bound from then on.
 export const rotateSession = `
-local s = redis.call('HMGET', KEYS[1], 'cur', 'prv', 'rt', 'mx', 'ci', 'ce', 'sub', 'cid', 'scp', 'at')
+local s = redis.call('HMGET', KEYS[1], 'cur', 'prv', 'rt', 'mx', 'ci', 'ce', 'sub', 'cid', 'scp', 'at', 'jkt')
 if not s[1] then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {'missing'}
@@ -58,17 +62,20 @@ if now >= mx then
   redis.call('ZREM', KEYS[2], ARGV[1])
   return {'missing'}
 end
+if s[11] and s[11] ~= ARGV[7] then return {'key_mismatch'} end
 if s[1] == ARGV[2] then
   local until_ms = math.min(now + tonumber(ARGV[5]), mx)
   local iat = math.floor(now / 1000)
   local exp = math.floor(until_ms / 1000)
+  local jkt = s[11] or ARGV[7]
   redis.call('HSET', KEYS[1], 'prv', s[1], 'rt', now, 'cur', ARGV[3], 'ci', iat, 'ce', exp)
+  if not s[11] and jkt ~= '' then redis.call('HSET', KEYS[1], 'jkt', jkt) end
   redis.call('PEXPIREAT', KEYS[1], until_ms)
   redis.call('ZADD', KEYS[2], until_ms, ARGV[1])
-  return {'rotated', ARGV[3], iat, exp, s[7], s[8], s[9], s[10]}
+  return {'rotated', ARGV[3], iat, exp, s[7], s[8], s[9], s[10], jkt}
 end
 if s[2] == ARGV[2] and now - tonumber(s[3]) <= tonumber(ARGV[6]) then
-  return {'grace', s[1], tonumber(s[5]), tonumber(s[6]), s[7], s[8], s[9], s[10]}
+  return {'grace', s[1], tonumber(s[5]), tonumber(s[6]), s[7], s[8], s[9], s[10], s[11] or ''}
 end
 return {'mismatch'}`
 

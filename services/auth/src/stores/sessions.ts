@@ -12,11 +12,15 @@ export interface SessionState {
   jti: string
   iat: number
   exp: number
+  /** the DPoP key the session is bound to; undefined for a Bearer session */
+  jkt?: string | undefined
 }
 
 export type RotateResult =
   | ({ status: 'rotated' | 'grace' } & SessionState)
   | { status: 'missing' | 'mismatch' }
+  /** the session is DPoP-bound and the request proved another key, or none: nothing changed */
+  | { status: 'key_mismatch' }
 
 export interface SessionInfo {
   sid: string
@@ -34,7 +38,12 @@ export interface SessionInfo {
 }
 
 /** What a session records about the device that logged in (display only, never trusted). */
-export interface DeviceInfo { userAgent?: string | undefined, ip?: string | undefined }
+export interface DeviceInfo {
+  userAgent?: string | undefined
+  ip?: string | undefined
+  /** the DPoP key the device proved at sign-in (RFC 7638 thumbprint): the session is bound to it for good */
+  jkt?: string | undefined
+}
 
 /**
  * How much one script or one read may touch: an index scan step, a logout-all
@@ -67,14 +76,16 @@ export function createSessionStore (redis: Redis, prefix: string) {
     async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number, maxSessions: number, device?: DeviceInfo }): Promise<{ iat: number, exp: number, evicted: string[] }> {
       const [iat, exp, ...evicted] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
         s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''),
-        s.device?.userAgent ?? '', s.device?.ip ?? '')
+        s.device?.userAgent ?? '', s.device?.ip ?? '', s.device?.jkt ?? '')
       return { iat: Number(iat), exp: Number(exp), evicted: evicted.map(String) }
     },
 
-    async rotate (a: { sub: string, sid: string, presentedJti: string, newJti: string, now: number, idleMs: number, graceMs: number }): Promise<RotateResult> {
+    /** `jkt`: the key the request's DPoP proof was signed with, if any; a Bearer session is bound to it from then on. */
+    async rotate (a: { sub: string, sid: string, presentedJti: string, newJti: string, now: number, idleMs: number, graceMs: number, jkt?: string | undefined }): Promise<RotateResult> {
       const res = await r.ratchetRotateSession(redisKeys.session(a.sub, a.sid), redisKeys.sessions(a.sub),
-        a.sid, a.presentedJti, a.newJti, a.now, a.idleMs, a.graceMs)
+        a.sid, a.presentedJti, a.newJti, a.now, a.idleMs, a.graceMs, a.jkt ?? '')
       const status = res[0]
+      if (status === 'key_mismatch') return { status }
       if (status !== 'rotated' && status !== 'grace') return { status: status === 'missing' ? 'missing' : 'mismatch' }
       return {
         status,
@@ -84,7 +95,8 @@ export function createSessionStore (redis: Redis, prefix: string) {
         sub: String(res[4]),
         clientId: String(res[5]),
         scope: String(res[6]),
-        authTime: Number(res[7])
+        authTime: Number(res[7]),
+        jkt: res[8] === undefined || res[8] === '' ? undefined : String(res[8])
       }
     },
 
@@ -140,7 +152,7 @@ export function createSessionStore (redis: Redis, prefix: string) {
     async get (sub: string, sid: string): Promise<SessionState | undefined> {
       const h = await redis.hgetall(redisKeys.session(sub, sid))
       if (h.cur === undefined) return undefined
-      return { sub: h.sub ?? sub, clientId: h.cid ?? '', scope: h.scp ?? '', authTime: Number(h.at), jti: h.cur, iat: Number(h.ci), exp: Number(h.ce) }
+      return { sub: h.sub ?? sub, clientId: h.cid ?? '', scope: h.scp ?? '', authTime: Number(h.at), jti: h.cur, iat: Number(h.ci), exp: Number(h.ce), jkt: h.jkt }
     },
 
     /**

@@ -26,6 +26,8 @@ export interface RefreshRequest {
   clientId?: string | undefined
   /** a narrower scope for the new access token (RFC 6749 §6) */
   scope?: string | undefined
+  /** the key of the request's DPoP proof, if it sent one (RFC 9449 §5) */
+  jkt?: string | undefined
 }
 
 const describeJwt = (err: unknown): string => err instanceof JwtError ? err.message : 'the token does not verify'
@@ -54,14 +56,16 @@ export function createTokenService (deps: TokenServiceDeps) {
       jti: randomUUID(),
       sid,
       scope,
-      auth_time: numericDate(s.authTime)
+      auth_time: numericDate(s.authTime),
+      // a bound session's access tokens are bound too (RFC 9449 §6.1)
+      ...(s.jkt !== undefined ? { cnf: { jkt: s.jkt } } : {})
     }
     // Deterministic (HMAC over the same claims), so the grace path hands out
     // byte-for-byte the successor the winner got without storing it.
     const refresh = jwt.signRefresh({ iss: config.ISSUER, aud: config.ISSUER, sub: s.sub, sid, jti: s.jti, client_id: s.clientId, iat: s.iat, exp: s.exp })
     return {
       access_token: jwt.signAccess(access),
-      token_type: 'Bearer',
+      token_type: s.jkt !== undefined ? 'DPoP' : 'Bearer',
       expires_in: config.ACCESS_TOKEN_TTL,
       refresh_token: refresh,
       refresh_token_expires_in: Math.max(0, s.exp - iat),
@@ -98,7 +102,7 @@ export function createTokenService (deps: TokenServiceDeps) {
         await outbox.sessionRevoked({ sid: old, sub, reason: RevocationReason.sessionLimit, at: numericDate(nowMs) })
         security('session_revoked', { sub, sid: old, reason: RevocationReason.sessionLimit })
       }
-      return respond(sid, { sub, clientId, scope, authTime: startedAt, jti, iat, exp }, scope, nowMs)
+      return respond(sid, { sub, clientId, scope, authTime: startedAt, jti, iat, exp, jkt: opts.device?.jkt }, scope, nowMs)
     },
 
     /** Rotation: the presented refresh token must be the session's current one. */
@@ -128,7 +132,7 @@ export function createTokenService (deps: TokenServiceDeps) {
       }
       const nowMs = now()
       const newJti = randomUUID()
-      const rotation = { sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti, now: nowMs, idleMs, graceMs }
+      const rotation = { sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti, now: nowMs, idleMs, graceMs, jkt: req.jkt }
       const result = await sessions.rotate(rotation).catch(async (err: unknown) => {
         // A timed-out or cut-off script may still have run. Answering 503 after
         // a committed rotation would make the client's retry look like reuse
@@ -138,6 +142,13 @@ export function createTokenService (deps: TokenServiceDeps) {
         return { status: 'rotated' as const, ...committed }
       })
       if (result.status === 'missing') { counted('invalid'); throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the session has ended') }
+      if (result.status === 'key_mismatch') {
+        // a bound refresh token without its key is what a thief holds: worth nothing (RFC 9449 §5)
+        counted('invalid')
+        security('dpop_key_mismatch', { sub: claims.sub, sid: claims.sid })
+        if (req.jkt === undefined) throw Object.assign(new errors.RATCHET_INVALID_DPOP_PROOF('the session is DPoP-bound: the refresh needs a proof by its key'), { statusCode: 400 })
+        throw new errors.RATCHET_INVALID_REFRESH_TOKEN('the refresh token is bound to another DPoP key')
+      }
       counted(result.status === 'rotated' || result.status === 'grace' ? result.status : 'reuse')
       if (result.status !== 'rotated' && result.status !== 'grace') {
         // an already rotated-out token outside the grace window means a copy
@@ -204,14 +215,14 @@ export function createTokenService (deps: TokenServiceDeps) {
       const tryAccess = async () => {
         const c = jwt.verifyAccess(token)
         if (await sessions.get(c.sub, c.sid) === undefined) return inactive
-        return { active: true, token_type: 'Bearer', ...c }
+        return { active: true, token_type: c.cnf !== undefined ? 'DPoP' : 'Bearer', ...c }
       }
       const tryRefresh = async () => {
         const c = jwt.verifyRefresh(token)
         const state = await sessions.get(c.sub, c.sid)
         // only the session's current refresh token is usable, so only it is active
         if (state === undefined || state.jti !== c.jti) return inactive
-        return { active: true, token_type: 'refresh_token', scope: state.scope, ...c }
+        return { active: true, token_type: 'refresh_token', scope: state.scope, ...c, ...(state.jkt !== undefined ? { cnf: { jkt: state.jkt } } : {}) }
       }
       const order = hint === 'refresh_token' ? [tryRefresh, tryAccess] : [tryAccess, tryRefresh]
       for (const attempt of order) {
