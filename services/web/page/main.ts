@@ -55,7 +55,7 @@ async function start (): Promise<void> {
   const config = await (await fetch('/config.json')).json() as PageConfig
   let ratchet: RatchetClient
   try {
-    ratchet = createClient({ authUrl: config.authUrl, refreshTokenIn: 'cookie', autoRefresh: true })
+    ratchet = createClient({ authUrl: config.authUrl, refreshTokenIn: 'cookie', autoRefresh: true, dpop: true })
   } catch (err) {
     status.textContent = `Signed out: ${message(err)}`
     for (const button of credentials.querySelectorAll('button')) button.disabled = true

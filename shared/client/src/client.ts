@@ -1,4 +1,5 @@
 import { EXPIRED_TOKEN_DESCRIPTION, parseBearerChallenge } from './wire.js'
+import { createDpop, type Dpop } from './dpop.js'
 import { decodePayload, type TokenResponse } from './wire.js'
 import { defaultLock } from './default-lock.js'
 import { createEmitter, type ClientEvents, type Listener } from './emitter.js'
@@ -38,6 +39,12 @@ export interface ClientOptions {
    * `fetch` only: for pages that show the token's life or sit idle. Default false.
    */
   autoRefresh?: boolean
+  /**
+   * DPoP (RFC 9449): `true` makes a non-extractable P-256 key (IndexedDB in a browser,
+   * memory in Node) and signs a proof for every request, so the tokens are bound to it
+   * and worthless without it; or pass your own from `createDpop`. Default false.
+   */
+  dpop?: boolean | Dpop
 }
 
 /** The answer to a sign-up: a token response with the new user beside its fields. */
@@ -117,7 +124,8 @@ export function createClient (options: ClientOptions): RatchetClient {
    * Every request the client sends, to the auth service and to resources, leaves
    * through here: the one place a proof-of-possession header would be added.
    */
-  const transmit: FetchLike = (input, init) => fetchFn(input, init)
+  const signer = options.dpop === true ? createDpop() : options.dpop === false ? undefined : options.dpop
+  const transmit: FetchLike = signer !== undefined ? signer.wrap(fetchFn) : (input, init) => fetchFn(input, init)
 
   const tabs = openTabChannel(`ratchet:tabs:${authUrl}`, (m) => { receive(m).catch(() => {}) })
 
@@ -310,7 +318,7 @@ export function createClient (options: ClientOptions): RatchetClient {
   }
 
   async function send (request: Request, tokens: StoredTokens): Promise<Response> {
-    request.headers.set('authorization', `Bearer ${tokens.access_token}`)
+    request.headers.set('authorization', authorization(tokens.access_token))
     return transmit(request)
   }
 
@@ -331,11 +339,13 @@ export function createClient (options: ClientOptions): RatchetClient {
           // without one (cookie mode) the access token does, expired or not
           const answer = tokens.refresh_token !== undefined
             ? await postJson(transmit, `${authUrl}/v1/logout`, { refresh_token: tokens.refresh_token })
-            : await postJson(transmit, `${authUrl}/v1/logout`, {}, { ...delivery, headers: { ...delivery.headers, authorization: `Bearer ${tokens.access_token}` } })
+            : await postJson(transmit, `${authUrl}/v1/logout`, {}, { ...delivery, headers: { ...delivery.headers, authorization: authorization(tokens.access_token) } })
           if (isTransient(answer.status)) failure = answerError('logout', answer)
         } catch (err) {
           failure = err
         }
+        // the next session gets a key of its own
+        await signer?.reset()
       })
       if (failure !== null) throw failure
     },
@@ -407,6 +417,11 @@ export function createClient (options: ClientOptions): RatchetClient {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
+/** A bound token (cnf.jkt) goes as DPoP, with the proof transmit adds; any other as Bearer. */
+function authorization (accessToken: string): string {
+  return decodePayload(accessToken)?.cnf !== undefined ? `DPoP ${accessToken}` : `Bearer ${accessToken}`
+}
+
 function sidOf (accessToken: string): string | null {
   const sid = decodePayload(accessToken)?.sid
   return typeof sid === 'string' ? sid : null
@@ -419,7 +434,8 @@ function sidOf (accessToken: string): string | null {
  */
 function refusalOf (res: Response): 'expired' | 'invalid' | null {
   if (res.status !== 401) return null
-  const challenge = parseBearerChallenge(res.headers.get('www-authenticate') ?? '')
+  // a DPoP challenge has the same parameters (RFC 9449 §7.1)
+  const challenge = parseBearerChallenge((res.headers.get('www-authenticate') ?? '').replace(/^\s*dpop\b/i, 'Bearer'))
   if (challenge?.error !== 'invalid_token') return null
   const description = challenge.error_description ?? ''
   return description === EXPIRED_TOKEN_DESCRIPTION || /\bexpired\b/i.test(description) ? 'expired' : 'invalid'

@@ -35,27 +35,24 @@ export function createSignalMetrics (registry: Registry, streams: SsfStreamStore
     })()
     return await snapshot
   }
-  registry.registerMetric(new Gauge({
-    name: 'ratchet_ssf_queue_depth',
-    help: 'SETs waiting for delivery (or being pushed), by receiver and stream',
-    labelNames: ['receiver', 'stream'] as const,
-    registers: [],
-    async collect () {
-      this.reset()
-      for (const m of await measure().catch(() => [])) this.set({ receiver: m.receiver, stream: m.stream }, m.depth)
-    }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'ratchet_ssf_oldest_undelivered_age_seconds',
-    help: 'Age of the oldest undelivered SET, 0 when none waits, by receiver and stream',
-    labelNames: ['receiver', 'stream'] as const,
-    registers: [],
-    async collect () {
-      this.reset()
-      const now = Date.now()
-      for (const m of await measure().catch(() => [])) this.set({ receiver: m.receiver, stream: m.stream }, m.oldest === undefined ? 0 : Math.max(0, (now - m.oldest) / 1000))
-    }
-  }))
+  type Measured = Awaited<ReturnType<typeof measure>>[number]
+  function streamGauge (name: string, help: string, valueOf: (m: Measured, now: number) => number): void {
+    registry.registerMetric(new Gauge({
+      name,
+      help,
+      labelNames: ['receiver', 'stream'] as const,
+      registers: [],
+      async collect () {
+        this.reset()
+        const now = Date.now()
+        // Redis away: no series rather than a reassuring 0
+        for (const m of await measure().catch(() => [])) this.set({ receiver: m.receiver, stream: m.stream }, valueOf(m, now))
+      }
+    }))
+  }
+  streamGauge('ratchet_ssf_queue_depth', 'SETs waiting for delivery (or being pushed), by receiver and stream', (m) => m.depth)
+  streamGauge('ratchet_ssf_oldest_undelivered_age_seconds', 'Age of the oldest undelivered SET, 0 when none waits, by receiver and stream',
+    (m, now) => m.oldest === undefined ? 0 : Math.max(0, (now - m.oldest) / 1000))
   return {
     delivery (receiver: string, stream: string, result: DeliveryResult): void { deliveries.inc({ receiver, stream, result }) }
   }

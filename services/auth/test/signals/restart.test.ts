@@ -7,6 +7,9 @@ import { call, dropPrefix, eventually, freePort, isolation } from '../helpers.js
 import { dropStream, signUp } from '../events-helpers.js'
 import { basic, createStream, startReceiver } from './receiver.js'
 
+// two cold starts of a TypeScript child on a busy machine, and a lease to run out: more than the default file limit
+t.setTimeout(240_000)
+
 const serverTs = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
 
 /** The auth service as a real child process, so it can be killed outright. */
