@@ -10,10 +10,11 @@ interface Note { id: string, text: string }
 interface Session { sid: string, current: boolean, created_at: number, last_used_at?: number | null, user_agent?: string | null, ip?: string | null }
 
 /**
- * Who is signed in ({sub, email}), so that a reload knows whom it restores and
- * whether there is anything to restore. Never a token.
+ * Set while this browser holds a session, so that a page load only asks the auth
+ * service to restore one when there is one (and a first visit sends nothing the
+ * browser would log as a failed request). Never a token.
  */
-const ACCOUNT_KEY = 'ratchet.web.account'
+const SIGNED_IN_KEY = 'ratchet.web.signed-in'
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 const status = byId<HTMLParagraphElement>('status')
@@ -32,23 +33,6 @@ const message = (err: unknown) => {
     return typeof said === 'string' ? said : err.message
   }
   return err instanceof Error ? err.message : String(err)
-}
-
-function rememberAccount (sub: unknown, email: string): void {
-  if (typeof sub === 'string') localStorage.setItem(ACCOUNT_KEY, JSON.stringify({ sub, email }))
-}
-
-function rememberedEmail (sub: unknown): string | null {
-  try {
-    const account = JSON.parse(localStorage.getItem(ACCOUNT_KEY) ?? 'null') as { sub?: unknown, email?: unknown } | null
-    return account !== null && account.sub === sub && typeof account.email === 'string' ? account.email : null
-  } catch {
-    return null
-  }
-}
-
-function sub (token: string): unknown {
-  try { return (JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { sub?: unknown }).sub } catch { return undefined }
 }
 
 async function start (): Promise<void> {
@@ -135,7 +119,7 @@ async function start (): Promise<void> {
 
   function showSignedOut (text: string): void {
     signedInAs = null
-    localStorage.removeItem(ACCOUNT_KEY)
+    localStorage.removeItem(SIGNED_IN_KEY)
     status.textContent = text
     signedInView.hidden = true
     signedOutView.hidden = false
@@ -143,21 +127,18 @@ async function start (): Promise<void> {
     sessionsList.replaceChildren()
   }
 
-  /** This tab holds a session (restored, or handed over by another tab): show whose. */
-  function joined (subject: unknown): void {
-    const email = rememberedEmail(subject)
-    if (email !== null) showSignedIn(email)
+  /** This tab holds a session (restored, or handed over by another tab): ask whose. */
+  async function joined (): Promise<void> {
+    const res = await call(auth('/v1/account'))
+    if (res === null || !res.ok || signedInAs !== null) return
+    const { email } = await res.json() as { email: string }
+    showSignedIn(email)
   }
 
   ratchet.on('signedout', ({ reason }) => showSignedOut(reason === 'refused' ? 'Signed out: the session has ended' : 'Signed out'))
   ratchet.on('tokens', ({ reason, tokens }) => {
-    if (signedInAs === null && reason === 'tab') joined(sub(tokens.access_token))
+    if (signedInAs === null && reason === 'tab') joined().catch(() => {})
     tick().catch(() => {})
-  })
-  // another tab signed in: its account note can arrive after its tokens
-  window.addEventListener('storage', (event) => {
-    if (event.key !== ACCOUNT_KEY || event.newValue === null || signedInAs !== null) return
-    ratchet.claims().then((claims) => { if (claims !== null && signedInAs === null) joined(claims.sub) }, () => {})
   })
 
   credentials.addEventListener('submit', (event) => {
@@ -169,8 +150,8 @@ async function start (): Promise<void> {
     const buttons = [...credentials.querySelectorAll('button')]
     for (const button of buttons) button.disabled = true
     const signIn = action === 'signup' ? ratchet.signup(email, password) : ratchet.login(email, password)
-    signIn.then((tokens) => {
-      rememberAccount(sub(tokens.access_token), email)
+    signIn.then(() => {
+      localStorage.setItem(SIGNED_IN_KEY, '1')
       credentials.reset()
       showSignedIn(email)
     }, (err: unknown) => {
@@ -207,11 +188,11 @@ async function start (): Promise<void> {
   })
 
   // a reload, or a new tab: resume the session the cookie holds, if this browser had one
-  if (localStorage.getItem(ACCOUNT_KEY) !== null) {
+  if (localStorage.getItem(SIGNED_IN_KEY) !== null) {
     try {
       const tokens = await ratchet.restore()
       if (tokens === null) showSignedOut('Signed out')
-      else if (signedInAs === null) joined(sub(tokens.access_token))
+      else if (signedInAs === null) await joined()
     } catch (err) {
       status.textContent = `Signed out: ${message(err)}`
     }

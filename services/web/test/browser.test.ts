@@ -150,30 +150,55 @@ async function run () {
     t.same(errors, [])
   })
 
-  await t.test('Sign out everywhere from another browser: this one is signed out at its next call', async (t) => {
-    // a session of the user's own to see when the resource service has heard of the revocation
-    const probe = await (await fetch(`${stack.authUrl}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) })).json() as { access_token: string }
-    const other = await browser.newContext()
-    t.teardown(() => other.close())
-    const elsewhere = await open(other)
+  // a second browser (its own cookies): the user's other device
+  let elsewhere: Page
+  const signInElsewhere = async () => {
     await elsewhere.getByLabel('Email').fill(email)
     await elsewhere.getByLabel('Password').fill(PASSWORD)
     await elsewhere.getByRole('button', { name: 'Sign in' }).click()
     await expect(status(elsewhere)).toHaveText(`Signed in as ${email}`)
-    await expect(first.getByRole('list', { name: 'Sessions' }).getByRole('listitem')).not.toHaveCount(0)
+  }
+  const addNoteIn = (page: Page, text: string) => page.evaluate(`(() => {
+    const form = document.getElementById('add-note')
+    form.querySelector('input').value = ${JSON.stringify(text)}
+    form.requestSubmit()
+  })()`)
+
+  await t.test('the session list shows both browsers, with user agent and last use; Sign out other devices ends the other one', async (t) => {
+    const other = await browser.newContext()
+    elsewhere = await open(other)
+    await signInElsewhere()
+    await first.reload()
+    const sessions = first.getByRole('list', { name: 'Sessions' }).getByRole('listitem')
+    await expect(sessions).toHaveCount(2)
+    const listed = (await sessions.allTextContents()).join('\n')
+    t.match(listed, /This device/)
+    t.match(listed, /last used /)
+    t.match(listed, /HeadlessChrome/, 'the other device by its user agent')
+    errors.length = 0
+    await first.getByRole('button', { name: 'Sign out other devices' }).click()
+    await expect(first.locator('#notice')).toHaveText('Other devices signed out')
+    await expect(sessions).toHaveCount(1)
+    await addNoteIn(elsewhere, 'from the other browser')
+    await expect(status(elsewhere)).toHaveText(/^Signed out/)
+    await expect(status(first)).toHaveText(`Signed in as ${email}`)
+    t.same(errors.filter((e) => !/Failed to load resource: the server responded with a status of 401/.test(e)), [])
+  })
+
+  await t.test('Sign out everywhere from another browser: this one is signed out at its next call', async (t) => {
+    // a session of the user's own to see when the resource service has heard of the revocation
+    const probe = await (await fetch(`${stack.authUrl}/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) })).json() as { access_token: string }
+    await signInElsewhere()
+    const refusedBefore = stack.refreshes.filter((r) => r.status !== 200).length
     await elsewhere.getByRole('button', { name: 'Sign out everywhere' }).click()
     await expect(status(elsewhere)).toHaveText('Signed out')
     await eventually(async () => (await fetch(`${stack.resourceUrl}/v1/me`, { headers: { authorization: `Bearer ${probe.access_token}` } })).status === 401, 10_000, 'the resource service heard of the revocation')
 
     errors.length = 0
     // the next call: adding a note (unless the tab's refresh timer came first, which is a call too)
-    await first.evaluate(`(() => {
-      const form = document.getElementById('add-note')
-      form.querySelector('input').value = 'too late'
-      form.requestSubmit()
-    })()`)
+    await addNoteIn(first, 'too late')
     for (const tab of tabs) await expect(status(tab)).toHaveText(/^Signed out/)
-    const refused = stack.refreshes.filter((r) => r.status !== 200).length
+    const refused = stack.refreshes.filter((r) => r.status !== 200).length - refusedBefore
     t.ok(refused <= 1, `one refused refresh signed every tab out, no loop (${refused})`)
     // the browser's own lines for the two refusals (the note, then the refresh), and nothing else
     t.same(errors.filter((e) => !/Failed to load resource: the server responded with a status of 401/.test(e)), [])
