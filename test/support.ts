@@ -2,7 +2,7 @@ import { connect } from 'nats'
 import { AuthEnv, ResourceEnv, loadConfig, type AuthConfig, type ResourceConfig } from '@ratchet/shared'
 import { buildApp as buildAuth } from '../services/auth/src/app.js'
 import { buildApp as buildResource } from '../services/resource/src/app.js'
-import { dropPrefix, eventually, freePort, isolation } from '../services/auth/test/helpers.js'
+import { dependencyEnv, dropPrefix, eventually, freePort, isolation } from '../services/auth/test/helpers.js'
 
 export { call, decodeJwt, eventually, uniqueEmail } from '../services/auth/test/helpers.js'
 
@@ -31,10 +31,10 @@ export async function startSystem (t: Test, auth: Partial<AuthConfig> = {}, reso
   const shared = { ...isolation(), LOG_LEVEL: 'silent' as const, RATE_LIMITS: 'off' as const }
   const authPort = await freePort()
   const issuer = `http://127.0.0.1:${authPort}`
-  const authConfig = loadConfig(AuthEnv, {}, { ...shared, PORT: authPort, ISSUER: issuer, ...auth })
+  const authConfig = loadConfig(AuthEnv, dependencyEnv(), { ...shared, PORT: authPort, ISSUER: issuer, ...auth })
   const authApp = await buildAuth(authConfig, { logger: false })
   await authApp.listen({ host: '127.0.0.1', port: authPort })
-  const resourceConfig = loadConfig(ResourceEnv, {}, {
+  const resourceConfig = loadConfig(ResourceEnv, dependencyEnv(), {
     ...shared,
     PORT: 0,
     ISSUER: issuer,

@@ -23,6 +23,10 @@ export const BaseEnv = Type.Object({
   /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); empty: no CORS headers at all. */
   /** Fastify trustProxy: empty (off), `true`, or the proxies' addresses/CIDRs (comma-separated); rate limits key on the client IP it yields. */
   TRUST_PROXY: Type.String({ default: '' }),
+  /** Seconds a client has to send a whole request (headers and body); slower ones get 408. */
+  REQUEST_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
+  /** Seconds a connection may stay silent (mid-request or idle between requests) before it is closed. */
+  CONNECTION_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 75 }),
   CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' }),
   /** The web app's origin (services/web), allowed by CORS beside CORS_ORIGINS; empty: none. */
   WEB_ORIGIN: Type.String({ pattern: '^(https?://[^,/\\s]+)?$', default: 'http://localhost:3000' }),

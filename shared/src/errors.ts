@@ -14,6 +14,7 @@ export const errors = {
   RATCHET_MALFORMED_AUTHORIZATION: createError<[string]>('RATCHET_MALFORMED_AUTHORIZATION', 'Malformed Authorization header: %s', 400),
   RATCHET_INSUFFICIENT_SCOPE: createError<[string]>('RATCHET_INSUFFICIENT_SCOPE', 'The access token lacks the scope %s', 403),
   RATCHET_SESSION_NOT_FOUND: createError('RATCHET_SESSION_NOT_FOUND', 'No such session', 404),
+  RATCHET_INVALID_EMAIL: createError<[string]>('RATCHET_INVALID_EMAIL', 'body/email %s', 400),
   RATCHET_INVALID_CURSOR: createError<[string]>('RATCHET_INVALID_CURSOR', 'querystring/cursor is invalid: %s', 400),
   RATCHET_NOTE_NOT_FOUND: createError('RATCHET_NOTE_NOT_FOUND', 'No such note', 404),
   RATCHET_DEPENDENCY_UNAVAILABLE: createError<[string]>('RATCHET_DEPENDENCY_UNAVAILABLE', '%s is unavailable, try again shortly', 503),

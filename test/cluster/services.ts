@@ -1,7 +1,7 @@
 import { AuthEnv, ResourceEnv, loadConfig, type AuthConfig, type ResourceConfig } from '@ratchet/shared'
 import { buildApp as buildAuth } from '../../services/auth/src/app.js'
 import { buildApp as buildResource } from '../../services/resource/src/app.js'
-import { eventually, freePort } from '../../services/auth/test/helpers.js'
+import { dependencyEnv, eventually, freePort } from '../../services/auth/test/helpers.js'
 
 const debug = (msg: string): void => { if (process.env.CLUSTER_DEBUG !== undefined) console.error(new Date().toISOString(), msg) }
 
@@ -14,7 +14,7 @@ export interface Instance<C> { url: string, config: C, close: () => Promise<void
 
 /** An auth instance on a free port (or the one given); closed at teardown. */
 export async function startAuthInstance (t: Test, deployment: Deployment, port?: number): Promise<Instance<AuthConfig>> {
-  const config = loadConfig(AuthEnv, {}, { LOG_LEVEL: 'silent', RATE_LIMITS: 'off', ...deployment, PORT: port ?? await freePort() })
+  const config = loadConfig(AuthEnv, dependencyEnv(), { LOG_LEVEL: 'silent', RATE_LIMITS: 'off', ...deployment, PORT: port ?? await freePort() })
   const app = await buildAuth(config, process.env.CLUSTER_DEBUG !== undefined ? { logger: { level: 'info' } } : { logger: false })
   await app.listen({ host: '127.0.0.1', port: config.PORT })
   let closed = false
@@ -28,7 +28,7 @@ export async function startResourceInstance (t: Test, deployment: Deployment, ow
   const { ISSUER, AUDIENCE, ACCESS_TOKEN_TTL, CLOCK_LEEWAY, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_PREFIX, NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX } = deployment
   const common = { ISSUER, AUDIENCE, ACCESS_TOKEN_TTL, CLOCK_LEEWAY, REDIS_URL, REDIS_CLUSTER_NODES, REDIS_PREFIX, NATS_URL, NATS_STREAM, NATS_SUBJECT_PREFIX }
   const defined = Object.fromEntries(Object.entries(common).filter(([, v]) => v !== undefined)) as Partial<ResourceConfig>
-  const config = loadConfig(ResourceEnv, {}, { LOG_LEVEL: 'silent', ...defined, ...own, PORT: 0 })
+  const config = loadConfig(ResourceEnv, dependencyEnv(), { LOG_LEVEL: 'silent', ...defined, ...own, PORT: 0 })
   const app = await buildResource(config, { logger: process.env.CLUSTER_DEBUG !== undefined ? { level: 'info' } : false, retryInterval: 100 })
   let closed = false
   const close = async (): Promise<void> => { if (!closed) { closed = true; debug('closing resource'); await app.close(); debug('closed resource') } }

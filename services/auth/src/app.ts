@@ -52,6 +52,9 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     genReqId: () => randomUUID(),
     trustProxy: trustProxyOf(config.TRUST_PROXY),
     requestIdHeader: false,
+    // Node's defaults hold a slow body or a silent connection for ever
+    requestTimeout: config.REQUEST_TIMEOUT * 1000,
+    connectionTimeout: config.CONNECTION_TIMEOUT * 1000,
     // no coercion and no silent stripping: a number is not a string and an
     // unknown property is an error, not ignored
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }

@@ -1,7 +1,18 @@
 import { Type } from 'typebox'
 
 // bounds keep argon2 and JSON parsing work per request small and predictable
-export const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^\\s*[^\\s@]+@[^\\s@]+\\s*$', description: 'trimmed and lower-cased before use' })
+/**
+ * Refused anywhere in an address: C0/C1 controls, the soft hyphen, zero-width
+ * characters and joiners, bidi marks, embeddings, overrides and isolates, the
+ * BOM. Each can make two addresses look alike, or one look like another.
+ */
+export const EMAIL_INVISIBLE = '\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff'
+export const Email = Type.String({
+  minLength: 3,
+  maxLength: 254,
+  pattern: `^\\s*[^\\s@${EMAIL_INVISIBLE}]+@[^\\s@${EMAIL_INVISIBLE}]+\\s*$`,
+  description: 'NFKC-normalised, trimmed and lower-cased before use; at most 254 characters after that; no control, zero-width, soft-hyphen or bidi characters'
+})
 export const Password = Type.String({ minLength: 8, maxLength: 1024, description: '8 to 1024 characters, any characters (NIST SP 800-63B)' })
 export const Jwt = Type.String({ minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*$' })
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ResourceEnv, loadConfig } from '@ratchet/shared'
 import { buildApp as buildResource } from '../../resource/src/app.js'
-import { call, isolation, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
+import { call, dependencyEnv, isolation, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
 
 const APP = 'https://app.example.com'
 const ask = { 'x-ratchet-token-delivery': 'cookie' }
@@ -164,7 +164,7 @@ t.test('every response carries helmet security headers', async (t) => {
 })
 
 t.test('the resource service sends the same security headers and CORS only to allow-listed origins, without credentials', async (t) => {
-  const config = loadConfig(ResourceEnv, {}, { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, CORS_ORIGINS: APP, ISSUER: 'http://127.0.0.1:9' })
+  const config = loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, CORS_ORIGINS: APP, ISSUER: 'http://127.0.0.1:9' })
   const app = await buildResource(config, { logger: false })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await app.close() })

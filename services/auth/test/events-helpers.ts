@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect, type NatsConnection } from 'nats'
 import { redisKeys, type AuthConfig } from '@ratchet/shared'
-import { call, eventually, startAuth, type Started, testRedis } from './helpers.js'
+import { call, eventually, startAuth, type Started, testConfig, testRedis } from './helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
 /** A plain NATS client, as another service would use; drained at teardown. */
-export async function natsClient (t: Test, servers = 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
+export async function natsClient (t: Test, servers = testConfig().NATS_URL): Promise<NatsConnection> {
   const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
   t.teardown(async () => { await nc.close() })
   return nc

@@ -2,7 +2,7 @@ import t from 'tap'
 import { connect } from 'nats'
 import { redisKeys } from '@ratchet/shared'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, isolation, startAuth, testRedis } from './helpers.js'
+import { call, eventually, isolation, startAuth, testConfig, testRedis } from './helpers.js'
 import { logIn, signUp, startReady } from './events-helpers.js'
 import { eventCounters } from '../src/events/index.js'
 import { RELAY_GROUP } from '../src/events/relay.js'
@@ -51,7 +51,7 @@ t.test('a closed instance leaves no consumer behind in the group', async (t) => 
 t.test('entries a dead instance left pending are taken over and published', async (t) => {
   const config = isolation()
   // no keyPrefix here: ioredis does not prefix XGROUP's key, so every key is spelled out
-  const redis = testRedis('redis://127.0.0.1:6379')
+  const redis = testRedis(testConfig().REDIS_URL)
   t.teardown(() => { redis.disconnect() })
   const outbox = `${config.REDIS_PREFIX}${redisKeys.outbox()}`
   // an instance read an entry and died before publishing it, a minute ago

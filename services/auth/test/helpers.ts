@@ -12,8 +12,17 @@ export function isolation (): Pick<AuthConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 
   return { REDIS_PREFIX: `test:${id}:`, NATS_STREAM: `TEST_${id}`, NATS_SUBJECT_PREFIX: `test_${id}` }
 }
 
+/**
+ * Where this test run's Redis and NATS are: `npm test` sets REDIS_URL and NATS_URL (to
+ * containers it started, when nothing answered at the defaults); unset, the defaults.
+ * Nothing else is read from the environment, so a developer's settings do not leak in.
+ */
+export function dependencyEnv (): { REDIS_URL?: string, NATS_URL?: string } {
+  return { REDIS_URL: process.env.REDIS_URL, NATS_URL: process.env.NATS_URL }
+}
+
 export function testConfig (overrides: Partial<AuthConfig> = {}): AuthConfig {
-  return loadConfig(AuthEnv, {}, { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, RATE_LIMITS: 'off', ...overrides })
+  return loadConfig(AuthEnv, dependencyEnv(), { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, RATE_LIMITS: 'off', ...overrides })
 }
 
 /** Where a test's own clients report a lost connection: a TAP comment, so it never breaks the output. */

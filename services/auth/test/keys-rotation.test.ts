@@ -7,7 +7,7 @@ import { ResourceEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/sh
 import { buildApp as buildResource } from '../../resource/src/app.js'
 import { parseKeySet } from '../src/keys/jwk.js'
 import { rotateShared, rotationPolicy } from '../src/keys/rotate.js'
-import { call, decodeJwt, eventually, startAuth, startAuthAtIssuer, type Started, testRedis, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, dependencyEnv, eventually, startAuth, startAuthAtIssuer, type Started, testRedis, uniqueEmail } from './helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 const run = promisify(execFile)
@@ -33,7 +33,7 @@ async function loginKid (url: string, email: string): Promise<{ token: string, k
  * published before the token was signed.
  */
 async function startResource (t: Test, auth: Started): Promise<string> {
-  const config = loadConfig(ResourceEnv, {}, {
+  const config = loadConfig(ResourceEnv, dependencyEnv(), {
     REDIS_PREFIX: auth.config.REDIS_PREFIX,
     NATS_STREAM: auth.config.NATS_STREAM,
     NATS_SUBJECT_PREFIX: auth.config.NATS_SUBJECT_PREFIX,

@@ -41,6 +41,9 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     // unique across instances, so a log line and an x-request-id name one request (as the auth service)
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // Node's defaults hold a slow body or a silent connection for ever
+    requestTimeout: config.REQUEST_TIMEOUT * 1000,
+    connectionTimeout: config.CONNECTION_TIMEOUT * 1000,
     // no coercion and no silent stripping: a number is not a string, an unknown property is an error
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()

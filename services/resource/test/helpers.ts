@@ -75,6 +75,11 @@ export async function startJwks (t: Test, keys: TestKey[] = [generateKey()]): Pr
   return jwks
 }
 
+/** Where this test run's Redis and NATS are (`npm test` sets them; unset: the defaults); nothing else is read from the environment. */
+export function dependencyEnv (): { REDIS_URL?: string, NATS_URL?: string } {
+  return { REDIS_URL: process.env.REDIS_URL, NATS_URL: process.env.NATS_URL }
+}
+
 /** A unique key prefix, stream and subject prefix, so tests never see each other's data. */
 export function isolation (): Pick<ResourceConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'> {
   const id = randomBytes(5).toString('hex')
@@ -82,7 +87,7 @@ export function isolation (): Pick<ResourceConfig, 'REDIS_PREFIX' | 'NATS_STREAM
 }
 
 /** A plain NATS client, as another service (or the auth service) would use. */
-export async function natsClient (t: Test, url = 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
+export async function natsClient (t: Test, url = process.env.NATS_URL || 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
   const nc = await connect({ servers: url })
   t.teardown(() => nc.close())
   return nc
@@ -132,7 +137,7 @@ export interface StartOptions {
 export async function start (t: Test, opts: StartOptions = {}): Promise<Started> {
   const jwks = opts.jwks ?? await startJwks(t)
   const iso = isolation()
-  const config = loadConfig(ResourceEnv, {}, { ...iso, JWKS_URL: jwks.url, ISSUER: 'http://auth.test', LOG_LEVEL: 'silent', PORT: 0, ...opts.config })
+  const config = loadConfig(ResourceEnv, dependencyEnv(), { ...iso, JWKS_URL: jwks.url, ISSUER: 'http://auth.test', LOG_LEVEL: 'silent', PORT: 0, ...opts.config })
   const nc = await natsClient(t, config.NATS_URL)
   if (opts.noStream !== true) await createStream(t, nc, config)
   const app = await buildApp(config, { logger: false, retryInterval: 100, jwks: { minRefreshInterval: 0, retryInterval: 100 }, ...opts.build })

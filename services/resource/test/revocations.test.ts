@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { parseBearerChallenge } from '@ratchet/shared'
-import { call, createStream, eventually, isolation, natsClient, nowSec, publish, start } from './helpers.js'
+import { call, createStream, dependencyEnv, eventually, isolation, natsClient, nowSec, publish, start } from './helpers.js'
 
 const sessionRevoked = (sid: string, sub = 'someone') => ({ id: randomUUID(), sid, sub, reason: 'logout', at: Date.now() / 1000 })
 const userRevoked = (sub: string, before: number) => ({ id: randomUUID(), sub, before, reason: 'logout_all', at: Date.now() / 1000 })
@@ -132,7 +132,7 @@ t.test('the service starts without NATS, is not ready, closes cleanly, and catch
   // a first service that never sees NATS must still close
   const { buildApp } = await import('../src/app.js')
   const { loadConfig, ResourceEnv } = await import('@ratchet/shared')
-  const lonely = await buildApp(loadConfig(ResourceEnv, {}, { ...isolation(), NATS_URL: url, JWKS_URL: 'http://127.0.0.1:1/jwks', LOG_LEVEL: 'silent' }), { logger: false, retryInterval: 50 })
+  const lonely = await buildApp(loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), NATS_URL: url, JWKS_URL: 'http://127.0.0.1:1/jwks', LOG_LEVEL: 'silent' }), { logger: false, retryInterval: 50 })
   await lonely.listen({ host: '127.0.0.1', port: 0 })
   const ready = await lonely.inject('/health/ready')
   t.equal(ready.statusCode, 503)

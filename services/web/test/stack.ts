@@ -9,7 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { AuthEnv, loadConfig, ResourceEnv, type AuthConfig } from '@ratchet/shared'
@@ -17,6 +16,8 @@ import { buildApp as buildAuth } from '../../auth/src/app.js'
 import { buildApp as buildResource } from '../../resource/src/app.js'
 import { buildApp as buildWeb } from '../src/app.js'
 import { buildPage } from '../src/build.js'
+// bounded clean-up with an error listener; the addresses `npm test` chose
+import { dependencyEnv, dropPrefix } from '../../auth/test/helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -59,20 +60,6 @@ async function freePort (): Promise<number> {
       server.close(() => resolve(port))
     })
   })
-}
-
-async function dropPrefix (url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url)
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
 }
 
 /** One POST /v1/refresh as the auth service saw it. */
@@ -123,18 +110,18 @@ export async function startStack (t: Test, opts: { auth?: Partial<AuthConfig>, w
     WEB_ORIGIN: opts.webOrigin?.(webUrl) ?? webUrl,
     LOG_LEVEL: 'silent' as const
   }
-  const nc = await connect({ servers: loadConfig(AuthEnv, {}, shared).NATS_URL })
+  const nc = await connect({ servers: loadConfig(AuthEnv, dependencyEnv(), shared).NATS_URL })
   const jsm = await nc.jetstreamManager()
   t.teardown(async () => {
     await jsm.streams.delete(shared.NATS_STREAM).catch(() => {})
     await nc.close()
-    await dropPrefix(loadConfig(AuthEnv, {}, shared).REDIS_URL, shared.REDIS_PREFIX)
+    await dropPrefix(loadConfig(AuthEnv, dependencyEnv(), shared).REDIS_URL, shared.REDIS_PREFIX)
   })
   await jsm.streams.info(shared.NATS_STREAM).catch(() => jsm.streams.add({ name: shared.NATS_STREAM, subjects: [`${shared.NATS_SUBJECT_PREFIX}.events.>`] }))
 
   const refreshes: RefreshSeen[] = []
   const issued = new Set<string>()
-  const auth = await buildAuth(loadConfig(AuthEnv, {}, { ...shared, PORT: authPort, RATE_LIMITS: 'off', ...opts.auth }), { logger: false })
+  const auth = await buildAuth(loadConfig(AuthEnv, dependencyEnv(), { ...shared, PORT: authPort, RATE_LIMITS: 'off', ...opts.auth }), { logger: false })
   auth.addHook('onResponse', async (request, reply) => {
     if (request.method !== 'POST' || request.url !== '/v1/refresh') return
     const presented = request.cookies[REFRESH_COOKIE]
@@ -152,7 +139,7 @@ export async function startStack (t: Test, opts: { auth?: Partial<AuthConfig>, w
   t.teardown(() => auth.close())
   await auth.listen({ host: 'localhost', port: authPort })
 
-  const resource = await buildResource(loadConfig(ResourceEnv, {}, { ...shared, PORT: resourcePort, JWKS_URL: `http://127.0.0.1:${authPort}/.well-known/jwks.json`, ACCESS_TOKEN_TTL: opts.auth?.ACCESS_TOKEN_TTL ?? 900, CLOCK_LEEWAY: opts.auth?.CLOCK_LEEWAY ?? 5 }), { logger: false, retryInterval: 100 })
+  const resource = await buildResource(loadConfig(ResourceEnv, dependencyEnv(), { ...shared, PORT: resourcePort, JWKS_URL: `http://127.0.0.1:${authPort}/.well-known/jwks.json`, ACCESS_TOKEN_TTL: opts.auth?.ACCESS_TOKEN_TTL ?? 900, CLOCK_LEEWAY: opts.auth?.CLOCK_LEEWAY ?? 5 }), { logger: false, retryInterval: 100 })
   t.teardown(() => resource.close())
   await resource.listen({ host: 'localhost', port: resourcePort })
 

@@ -10,7 +10,7 @@ import { buildApp as buildAuth } from '../../../services/auth/src/app.js'
 import { buildApp as buildResource } from '../../../services/resource/src/app.js'
 import { eventually, failures } from './client-fixture.js'
 // bounded: gives up at once when Redis is away, and listens for client errors
-import { dropPrefix } from '../../../services/auth/test/helpers.js'
+import { dependencyEnv, dropPrefix } from '../../../services/auth/test/helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -31,22 +31,22 @@ async function startServices (t: Test) {
     LOG_LEVEL: 'silent' as const,
     PORT: 0
   }
-  const nc = await connect({ servers: loadConfig(AuthEnv, {}, shared).NATS_URL })
+  const nc = await connect({ servers: loadConfig(AuthEnv, dependencyEnv(), shared).NATS_URL })
   const jsm = await nc.jetstreamManager()
   t.teardown(async () => {
     await jsm.streams.delete(shared.NATS_STREAM).catch(() => {})
     await nc.close()
-    await dropPrefix(loadConfig(AuthEnv, {}, shared).REDIS_URL, shared.REDIS_PREFIX)
+    await dropPrefix(loadConfig(AuthEnv, dependencyEnv(), shared).REDIS_URL, shared.REDIS_PREFIX)
   })
   // the auth service creates the stream when it runs its relay; make sure it exists either way
   await jsm.streams.info(shared.NATS_STREAM).catch(() => jsm.streams.add({ name: shared.NATS_STREAM, subjects: [`${shared.NATS_SUBJECT_PREFIX}.events.>`] }))
 
-  const auth = await buildAuth(loadConfig(AuthEnv, {}, { ...shared, RATE_LIMITS: 'off' }), { logger: false })
+  const auth = await buildAuth(loadConfig(AuthEnv, dependencyEnv(), { ...shared, RATE_LIMITS: 'off' }), { logger: false })
   t.teardown(() => auth.close())
   await auth.listen({ host: '127.0.0.1', port: 0 })
   const authUrl = `http://127.0.0.1:${(auth.server.address() as AddressInfo).port}`
 
-  const resource = await buildResource(loadConfig(ResourceEnv, {}, { ...shared, JWKS_URL: `${authUrl}/.well-known/jwks.json` }), { logger: false, retryInterval: 100 })
+  const resource = await buildResource(loadConfig(ResourceEnv, dependencyEnv(), { ...shared, JWKS_URL: `${authUrl}/.well-known/jwks.json` }), { logger: false, retryInterval: 100 })
   t.teardown(() => resource.close())
   await resource.listen({ host: '127.0.0.1', port: 0 })
   const resourceUrl = `http://127.0.0.1:${(resource.server.address() as AddressInfo).port}`

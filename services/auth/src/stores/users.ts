@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { redisKeys } from '@ratchet/shared'
+import { errors, redisKeys } from '@ratchet/shared'
 
 export interface UserRecord { id: string, email: string, hash: string }
 export interface Account { id: string, email: string, /** ms */ createdAt: number }
@@ -19,8 +19,16 @@ if redis.call('HGET', KEYS[1], 'uid') == ARGV[1] then return redis.call('DEL', K
 return 0`
 
 /** Trim and lower-case, so one mailbox is one account. */
+/**
+ * NFKC, trimmed and lower-cased, so one mailbox is one account. The length
+ * limit (RFC 5321: 254) is enforced again after NFKC, which can expand one
+ * character into many (U+FDFA into 18).
+ */
 export function normaliseEmail (email: string): string {
-  return email.normalize('NFKC').trim().toLowerCase()
+  const address = email.normalize('NFKC').trim().toLowerCase()
+  if (address.length > 254) throw new errors.RATCHET_INVALID_EMAIL('must NOT have more than 254 characters after NFKC normalisation')
+  if (!/^[^\s@]+@[^\s@]+$/.test(address)) throw new errors.RATCHET_INVALID_EMAIL('is not an address after NFKC normalisation')
+  return address
 }
 
 export function createUserStore (redis: Redis) {
