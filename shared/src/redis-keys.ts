@@ -22,6 +22,8 @@ export const redisKeys = {
   loginFailures: (email: string) => `login-failures:{${email}}`,
   /** hash: failed-login counter of an account on one known device (its device cookie) */
   deviceLoginFailures: (email: string, device: string) => `login-failures:{${email}}:device:${device}`,
+  /** string: a user agent, shared by every session that logged in with it (the session holds its id) */
+  userAgent: (id: string) => `user-agent:${id}`,
   /** string: a DPoP proof seen by the auth service (its key-scoped jti hash), until the proof would be stale anyway */
   dpopProof: (replayKey: string) => `dpop-proof:${replayKey}`,
   /** hash: SSF receiver id -> its stream's configuration (JSON); one stream per receiver */

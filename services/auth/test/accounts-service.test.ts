@@ -42,7 +42,7 @@ async function build (t: Test) {
   const accounts = createAccountService({ users, passwords, tokens, outbox, backoff, now: clock.now, log: () => log })
   /** The events recorded for the relay, oldest first. */
   const events = async (): Promise<Array<Record<string, any>>> => (await redis.xrange(outbox.key, '-', '+')).map(([, f]: [string, string[]]) => ({ type: f[1], ...JSON.parse(f[3] ?? '{}') }))
-  return { accounts, tokens, users, sessions, redis, clock, backoff, events, params }
+  return { accounts, tokens, users, sessions, redis, clock, backoff, events, params, prefix: config.REDIS_PREFIX }
 }
 
 const callerOf = (accessToken: string) => decodeJwt(accessToken).payload as { sub: string, sid: string }
@@ -191,4 +191,20 @@ t.test('logout-others ends every session but the caller\'s, one session.revoked 
   const revoked = (await events()).filter((e) => e.type === 'session.revoked')
   t.same(revoked.map((e) => e.sid).sort(), [a, c].map((r) => callerOf(r.access_token).sid).sort())
   t.ok(revoked.every((e) => e.reason === 'logout_others'))
+})
+
+t.test('a long user agent keeps the session record compact: it is stored once, shared, and the session holds its id', async (t) => {
+  const { accounts, tokens, redis, clock, prefix } = await build(t)
+  const email = uniqueEmail()
+  const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+  const a = await accounts.signUp(email, PASSWORD, { userAgent: ua, ip: '2001:db8::1' })
+  clock.advance(1000)
+  const b = await accounts.logIn(email, PASSWORD, { userAgent: ua, ip: '2001:db8::2' })
+  for (const r of [a, b]) {
+    const { sub, sid } = callerOf(r.access_token)
+    // every value within hash-max-listpack-value: a ~1 KB hashtable otherwise
+    t.equal(await redis.call('OBJECT', 'ENCODING', prefix + redisKeys.session(sub, sid)), 'listpack')
+  }
+  const list = await tokens.listSessions(a.user.id)
+  t.same(list.map((s) => [s.user_agent, s.ip]), [[ua, '2001:db8::2'], [ua, '2001:db8::1']])
 })

@@ -6,7 +6,7 @@
  */
 
 // ARGV: sid, jti, nowMs, idleMs, maxMs, sub, clientId, scope, maxSessions,
-// batch, key prefix of session keys (with the ioredis prefix), userAgent, ip
+// batch, key prefix of session keys (with the ioredis prefix), userAgentId, ip
 // -> {iat, exp, evicted sid...}
 // The index is scored by each session's idle expiry, so what has expired sits
 // at the low end and the least recently used live session next to it. Each
@@ -23,7 +23,7 @@ local exp = math.floor(until_ms / 1000)
 local iat = math.floor(now / 1000)
 redis.call('HSET', KEYS[1], 'sub', ARGV[6], 'cid', ARGV[7], 'scp', ARGV[8], 'at', now, 'mx', mx,
   'cur', ARGV[2], 'ci', iat, 'ce', exp)
-if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'ua', ARGV[12]) end
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'uai', ARGV[12]) end
 if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'ip', ARGV[13]) end
 if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'jkt', ARGV[14]) end
 redis.call('PEXPIREAT', KEYS[1], until_ms)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
 import * as scripts from './session-scripts.js'
@@ -37,6 +38,14 @@ export interface SessionInfo {
   ip: string | null
 }
 
+/**
+ * A user agent is kept once, under an id of its own, and a session holds only
+ * the id: every value of a hash must stay within Redis' listpack limit
+ * (hash-max-listpack-value, 64 B), or the whole session record turns into a
+ * hashtable of about 1 KB; and most sessions share a handful of user agents.
+ */
+const userAgentId = (ua: string) => createHash('sha256').update(ua).digest('base64url').slice(0, 16)
+
 /** What a session records about the device that logged in (display only, never trusted). */
 export interface DeviceInfo {
   userAgent?: string | undefined
@@ -50,7 +59,7 @@ export interface DeviceInfo {
  * batch, the pruning and eviction of one login. Keeps every call in
  * milliseconds whatever one user holds (SLOWLOG figures in docs/security.md).
  */
-export const SESSION_BATCH = 500
+export const SESSION_BATCH = 200
 
 interface SessionCommands {
   ratchetCreateSession: (k1: string, k2: string, ...argv: Array<string | number>) => Promise<Array<string | number>>
@@ -74,9 +83,14 @@ export function createSessionStore (redis: Redis, prefix: string) {
      * end (at most a batch per call), and their sids are returned as `evicted`.
      */
     async create (s: { sub: string, sid: string, jti: string, clientId: string, scope: string, now: number, idleMs: number, maxMs: number, maxSessions: number, device?: DeviceInfo }): Promise<{ iat: number, exp: number, evicted: string[] }> {
+      const ua = s.device?.userAgent ?? ''
+      const uaId = ua === '' ? '' : userAgentId(ua)
+      // outside the script: another key, another Cluster slot; display-only, so a
+      // user agent that failed to be written shows as unknown, nothing worse
+      if (ua !== '') await redis.set(redisKeys.userAgent(uaId), ua, 'PX', s.maxMs)
       const [iat, exp, ...evicted] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
         s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''),
-        s.device?.userAgent ?? '', s.device?.ip ?? '', s.device?.jkt ?? '')
+        uaId, s.device?.ip ?? '', s.device?.jkt ?? '')
       return { iat: Number(iat), exp: Number(exp), evicted: evicted.map(String) }
     },
 
@@ -155,6 +169,18 @@ export function createSessionStore (redis: Redis, prefix: string) {
       return { sub: h.sub ?? sub, clientId: h.cid ?? '', scope: h.scp ?? '', authTime: Number(h.at), jti: h.cur, iat: Number(h.ci), exp: Number(h.ce), jkt: h.jkt }
     },
 
+    /** The user agents of these ids (one read each, whatever their slots). */
+    async userAgents (ids: Array<string | null | undefined>): Promise<Map<string, string>> {
+      const wanted = [...new Set(ids.filter((id): id is string => typeof id === 'string'))]
+      const found = new Map<string, string>()
+      if (wanted.length === 0) return found
+      const pipe = redis.pipeline()
+      for (const id of wanted) pipe.get(redisKeys.userAgent(id))
+      const rows = (await pipe.exec()) ?? []
+      wanted.forEach((id, i) => { const v = rows[i]?.[1]; if (typeof v === 'string') found.set(id, v) })
+      return found
+    },
+
     /**
      * The live sessions, most recently used first, at most `limit` of them:
      * the read is bounded however large an index has grown.
@@ -163,8 +189,9 @@ export function createSessionStore (redis: Redis, prefix: string) {
       const sids = await redis.zrevrangebyscore(redisKeys.sessions(sub), '+inf', now, 'LIMIT', 0, limit)
       if (sids.length === 0) return []
       const pipe = redis.pipeline()
-      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce', 'rt', 'ua', 'ip')
+      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce', 'rt', 'uai', 'ip')
       const rows = (await pipe.exec()) ?? []
+      const userAgents = await this.userAgents(rows.map(([, v]) => (v as Array<string | null> | null)?.[6]))
       const out: SessionInfo[] = []
       sids.forEach((sid, i) => {
         const [err, v] = rows[i] ?? [null, null]
@@ -178,7 +205,7 @@ export function createSessionStore (redis: Redis, prefix: string) {
           last_used_at: Number(f[5] ?? f[2]) / 1000,
           expires_at: Number(f[4]),
           max_expires_at: Math.floor(Number(f[3]) / 1000),
-          user_agent: f[6] ?? null,
+          user_agent: f[6] == null ? null : userAgents.get(f[6]) ?? null,
           ip: f[7] ?? null
         })
       })
