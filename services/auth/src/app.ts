@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { browserOrigins, trustProxyOf, type AuthConfig } from '@ratchet/shared'
-import { docs, errorHandler, healthRoutes, metricsRoute } from '@ratchet/fastify'
+import { docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import { createKeyManager } from './keys/manager.js'
 import { startKeyRotation } from './keys/rotate.js'
@@ -50,7 +49,9 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   const app = Fastify({
     logger: opts.logger ?? { level: config.LOG_LEVEL, redact: redactPaths },
     bodyLimit: 64 * 1024,
-    genReqId: () => randomUUID(),
+    genReqId: requestIds(),
+    // a request's pino child is only built when the request logs something
+    childLoggerFactory: lazyRequestLogger,
     trustProxy: trustProxyOf(config.TRUST_PROXY),
     requestIdHeader: false,
     // Node's defaults hold a slow body or a silent connection for ever
@@ -61,6 +62,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   await app.register(errorHandler)
+  // first, so every answer carries the request id and the security headers, /docs and /metrics too
+  await app.register(securityPlugin, { origins: browserOrigins(config) })
   // the keys live in Redis: without it the service cannot sign, so it waits at boot
   await app.register(redisPlugin, { target: config, connect: 'boot' })
   const redis = app.redis
@@ -131,7 +134,6 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     onResponse: (request, reply) => { if (request.routeOptions.url === '/v1/login' && request.method === 'POST') metrics.login(reply.statusCode) }
   })
   await app.register(requestLogPlugin)
-  await app.register(securityPlugin, { origins: browserOrigins(config) })
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added
   await app.register(rateLimitPlugin, { config, redis, ring: keys.ring })

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
-import cors from '@fastify/cors'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { browserOrigins, createAppMetrics, dpopAlgsOf, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
-import { docs, errorHandler, healthRoutes, metricsRoute } from '@ratchet/fastify'
+import { apiHeaders, docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
@@ -41,7 +39,9 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     // a note of NOTE_MAX_LENGTH characters, each escaped as \uXXXX at worst, plus room for JSON
     bodyLimit: config.NOTE_MAX_LENGTH * 6 + 1024,
     // unique across instances, so a log line and an x-request-id name one request (as the auth service)
-    genReqId: () => randomUUID(),
+    genReqId: requestIds(),
+    // a request's pino child is only built when the request logs something
+    childLoggerFactory: lazyRequestLogger,
     requestIdHeader: false,
     // Node's defaults hold a slow body or a silent connection for ever
     requestTimeout: config.REQUEST_TIMEOUT * 1000,
@@ -56,10 +56,10 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   await app.register(errorHandler)
   // secure headers on every response; CORS only for WEB_ORIGIN and CORS_ORIGINS, without
   // credentials: this service takes bearer tokens, never cookies (see docs/security.md)
-  const headers = securityHeaders()
-  app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
-  const origins = browserOrigins(config)
-  if (origins.length > 0) await app.register(cors, { origin: origins, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], exposedHeaders: ['www-authenticate', 'retry-after', 'dpop-nonce'], maxAge: 600 })
+  await app.register(apiHeaders, {
+    securityHeaders: securityHeaders(),
+    cors: { origins: browserOrigins(config), credentials: false, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], exposedHeaders: ['www-authenticate', 'retry-after', 'dpop-nonce'], maxAge: 600 }
+  })
   await app.register(redisPlugin, { target: config, connect: 'background' })
   await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })

@@ -78,3 +78,16 @@ t.test('the LRU drops the least recently used entry', async (t) => {
   off.set('a', 1)
   t.equal(off.size, 0)
 })
+
+t.test('the LRU keeps a hot entry whatever else comes and goes', async (t) => {
+  const c = new LruCache<number>(4)
+  c.set('hot', 0)
+  for (let i = 0; i < 1000; i++) {
+    t.equal(c.get('hot'), 0)
+    c.set(`cold-${i}`, i)
+  }
+  t.equal(c.get('hot'), 0, 'used between every insert: never the one dropped')
+  t.equal(c.size, 4)
+  t.equal(c.get('cold-995'), undefined, 'the oldest cold entries went')
+  t.equal(c.get('cold-999'), 999)
+})

@@ -218,12 +218,16 @@ export function createClient (options: ClientOptions): RatchetClient {
     }
     if (m.t === 'tokens' && replaces(await storage.get(), m)) {
       cookieWorked = inCookie // the tab that got them had a working cookie
+      // tokens bound to the key the other tab holds: the one in the shared store
+      signer?.forget()
       await keep(pick(m.tokens), 'tab')
     } else if (m.t === 'out') {
       const ours = await storage.get()
       const token = ours?.access_token ?? seen
       if (token !== null && sidOf(token) === m.sid) {
         if (ours !== null) await storage.clear()
+        // the tab signing out drops the key; the next session's may differ
+        signer?.forget()
         announceSignedOut(token, 'gone')
       }
     }

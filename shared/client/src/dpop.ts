@@ -23,6 +23,8 @@ export interface Dpop {
   wrap (fetchFn: FetchLike): FetchLike
   /** Forgets the key (sign-out): the next proof is signed by a new one. */
   reset (): Promise<void>
+  /** Drops the key held in memory only: the next proof loads it from the store again (another tab may have replaced it). */
+  forget (): void
 }
 
 const enc = new TextEncoder()
@@ -124,6 +126,10 @@ export function createDpop (options: DpopOptions = {}): Dpop {
       header = undefined
       nonces.clear()
       await keys.clear()
+    },
+    forget () {
+      pair = undefined
+      header = undefined
     }
   }
 }

@@ -45,11 +45,10 @@ export function sendError (reply: FastifyReply, { body, challenge, retryAfter }:
 }
 
 /**
- * One error handler and one not-found answer for the whole app, and the
- * request id on every response (x-request-id).
+ * One error handler and one not-found answer for the whole app. The request id
+ * goes on every response (x-request-id) with the other common headers (apiHeaders).
  */
 async function errorsPlugin (app: FastifyInstance) {
-  app.addHook('onRequest', (request, reply, done) => { reply.header('x-request-id', request.id); done() })
   app.setErrorHandler((err: FastifyError & { challenge?: string, retryAfter?: number }, request, reply) => sendError(reply, toErrorAnswer(err, request)))
   app.setNotFoundHandler((request, reply) => {
     const err = new errors.RATCHET_NOT_FOUND(`${request.method} ${request.url.split('?')[0] ?? ''}`)

@@ -15,7 +15,7 @@ export interface MetricsOptions {
  * so its hook sees them all.
  */
 async function metricsPlugin (app: FastifyInstance, { metrics, onResponse }: MetricsOptions) {
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', function recordRequest (request, reply, done) {
     metrics.observeRequest(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000)
     onResponse?.(request, reply)
     done()

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
-import cors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
 import { securityHeaders } from '@ratchet/shared'
+import { apiHeaders } from '@ratchet/fastify'
 import { CSRF_HEADER, DELIVERY_HEADER } from './cookies.js'
 
 export interface SecurityOptions {
@@ -16,16 +16,16 @@ export interface SecurityOptions {
  * refresh-token cookie needs them; a reflected `*` is never used.
  */
 async function securityPlugin (app: FastifyInstance, { origins }: SecurityOptions) {
-  const headers = securityHeaders()
-  app.addHook('onRequest', async (_request, reply) => { reply.headers(headers) })
-  if (origins.length === 0) return
-  await app.register(cors, {
-    origin: origins,
-    credentials: true,
-    methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: ['content-type', 'authorization', 'dpop', CSRF_HEADER, DELIVERY_HEADER],
-    exposedHeaders: ['retry-after', 'www-authenticate', 'dpop-nonce', 'x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
-    maxAge: 600
+  await app.register(apiHeaders, {
+    securityHeaders: securityHeaders(),
+    cors: {
+      origins,
+      credentials: true,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['content-type', 'authorization', 'dpop', CSRF_HEADER, DELIVERY_HEADER],
+      exposedHeaders: ['retry-after', 'www-authenticate', 'dpop-nonce', 'x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+      maxAge: 600
+    }
   })
 }
 
