@@ -34,6 +34,11 @@ export const BaseEnv = Type.Object({
   DPOP_ALGS: Type.String({ pattern: '^(ES256|ES384|ES512|EdDSA|PS256|PS384|PS512|RS256|RS384|RS512)( (ES256|ES384|ES512|EdDSA|PS256|PS384|PS512|RS256|RS384|RS512))*$', default: 'ES256 EdDSA' }),
   /** Seconds a DPoP proof is accepted after its iat (plus CLOCK_LEEWAY); its jti is remembered as long. */
   DPOP_PROOF_MAX_AGE: Seconds(60, 1),
+  /**
+   * A bearer token Prometheus must send to read /metrics (16 characters or more);
+   * empty: /metrics is open to whoever reaches the port (keep the port internal).
+   */
+  METRICS_TOKEN: Type.String({ pattern: '^(\\S{16,})?$', default: '' }),
   /** The public base URL behind a proxy (`https://api.example.com`): what DPoP proofs' htu must name; empty: the URL as received. */
   PUBLIC_URL: Type.String({ pattern: '^(https?://[^?#\\s]+)?$', default: '' })
 })

@@ -89,6 +89,7 @@ export const errors = {
   // 401 at the resource service (RFC 9449 §7.1); the token-issuing routes answer 400 (§5)
   RATCHET_INVALID_DPOP_PROOF: entry<[string]>('RATCHET_INVALID_DPOP_PROOF', 'Invalid DPoP proof: %s', { status: 401, oauth: 'invalid_dpop_proof' }),
   RATCHET_USE_DPOP_NONCE: entry<[string]>('RATCHET_USE_DPOP_NONCE', 'DPoP nonce required: %s', { status: 400, oauth: 'use_dpop_nonce' }),
+  RATCHET_METRICS_UNAUTHORIZED: entry('RATCHET_METRICS_UNAUTHORIZED', 'Metrics need the scrape token: send Authorization: Bearer <METRICS_TOKEN>', { status: 401, bearer: null }),
   RATCHET_SSF_UNAUTHORIZED: entry('RATCHET_SSF_UNAUTHORIZED', 'Shared Signals receiver credentials required (HTTP Basic)', { status: 401 }),
   RATCHET_SSF_INVALID_STREAM: entry<[string]>('RATCHET_SSF_INVALID_STREAM', 'Invalid stream configuration: %s', { status: 400 }),
   RATCHET_SSF_STREAM_EXISTS: entry('RATCHET_SSF_STREAM_EXISTS', 'This receiver already has a stream: read, update or delete it', { status: 409 }),

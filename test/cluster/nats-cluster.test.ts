@@ -35,7 +35,10 @@ t.test('no revocation is lost when a NATS node dies during a burst of logouts', 
     NATS_SUBJECT_PREFIX: `test_${id}`,
     ISSUER: `http://127.0.0.1:${port}`,
     // the tokens must stay valid for the whole test: only a revocation rejects them
-    ACCESS_TOKEN_TTL: 600
+    ACCESS_TOKEN_TTL: 600,
+    // the sign-up's session and the burst's stay under the cap: an eviction would put
+    // one more session.revoked on the stream than the logouts did
+    MAX_SESSIONS_PER_USER: SESSIONS + 1
   }
   const auth = await startAuthInstance(t, deployment, port)
   const resource = await startResourceInstance(t, deployment)

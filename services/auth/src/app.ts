@@ -130,6 +130,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   })
   await app.register(metricsRoute, {
     metrics,
+    token: config.METRICS_TOKEN,
     // a login attempt is counted from the login route's answer
     onResponse: (request, reply) => { if (request.routeOptions.url === '/v1/login' && request.method === 'POST') metrics.login(reply.statusCode) }
   })

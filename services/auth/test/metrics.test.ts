@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, freePort, startAuth, uniqueEmail } from './helpers.js'
+import { call, eventually, freePort, startAuth, testConfig, uniqueEmail } from './helpers.js'
 import { startReady } from './events-helpers.js'
 
 /** The value of one sample in Prometheus text, or undefined when the series is absent. */
@@ -131,4 +131,21 @@ t.test('each app has its own registry: another app in the same process does not 
   t.equal((await call(`${url}/v1/login`, { body: { email, password } })).status, 200)
   t.ok((sample(await scrape(url), 'ratchet_auth_logins_total', { result: 'success' }) ?? 0) >= 1)
   t.equal(sample(await scrape(other.url), 'ratchet_auth_logins_total', { result: 'success' }), 0)
+})
+
+t.test('with METRICS_TOKEN set, /metrics answers only a scrape that sends the token', async (t) => {
+  const token = 'scrape-' + randomUUID()
+  const locked = await startAuth(t, { METRICS_TOKEN: token })
+  for (const authorization of [undefined, 'Bearer wrong-token-of-some-length', `Bearer ${token.slice(0, -1)}`]) {
+    const res = await fetch(`${locked.url}/metrics`, { headers: authorization !== undefined ? { authorization } : {} })
+    t.equal(res.status, 401, `refused: ${authorization ?? 'no Authorization'}`)
+    t.match(await res.json(), { code: 'RATCHET_METRICS_UNAUTHORIZED' })
+  }
+  const res = await fetch(`${locked.url}/metrics`, { headers: { authorization: `bearer ${token}` } })
+  t.equal(res.status, 200)
+  t.match(await res.text(), /ratchet_auth_/)
+})
+
+t.test('a METRICS_TOKEN shorter than 16 characters is refused at start, naming the variable', async (t) => {
+  t.throws(() => testConfig({ METRICS_TOKEN: 'short' }), /METRICS_TOKEN/)
 })

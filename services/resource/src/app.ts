@@ -81,7 +81,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   })
   const metrics = createAppMetrics()
   registerResourceMetrics(metrics.registry, { keys: app.keys, verifier: app.tokens, revocations: app.revocations, follower: app.revocationFollower })
-  await app.register(metricsRoute, { metrics })
+  await app.register(metricsRoute, { metrics, token: config.METRICS_TOKEN })
   await app.register(healthRoutes, {
     summary: 'Ready: Redis, NATS, the JWKS keys and the replayed revocations in place (503 names what is missing)',
     checks: [

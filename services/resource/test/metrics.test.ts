@@ -99,3 +99,19 @@ t.test('each app has its own registry: another app in the same process does not 
   t.ok((sample(await scrape(s.url), 'ratchet_resource_token_cache_lookups_total', { result: 'hit' }) ?? 0) >= 1)
   t.equal(sample(await scrape(other.url), 'ratchet_resource_token_cache_lookups_total', { result: 'hit' }), 0)
 })
+
+t.test('with METRICS_TOKEN set, /metrics answers only a scrape that sends the token', async (t) => {
+  const token = 'scrape-' + randomUUID()
+  const locked = await start(t, { config: { METRICS_TOKEN: token } })
+  for (const authorization of [undefined, 'Bearer wrong-token-of-some-length', `Basic ${token}`, `Bearer ${token}x`]) {
+    const res = await fetch(`${locked.url}/metrics`, { headers: authorization !== undefined ? { authorization } : {} })
+    t.equal(res.status, 401, `refused: ${authorization ?? 'no Authorization'}`)
+    t.match(await res.json(), { code: 'RATCHET_METRICS_UNAUTHORIZED' })
+    t.match(res.headers.get('www-authenticate'), /^Bearer /)
+  }
+  const res = await fetch(`${locked.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(res.status, 200)
+  t.match(await res.text(), /# TYPE ratchet_http_request_duration_seconds histogram/)
+  // the open default stays open
+  t.equal((await fetch(`${s.url}/metrics`)).status, 200)
+})

@@ -1,8 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors, type AccessTokenClaims } from '@ratchet/shared'
 import { requireBearer } from '@ratchet/fastify'
-import type { DeviceInfo } from '../stores/sessions.js'
-import type { TokenService } from '../tokens/service.js'
+import type { DeviceInfo, TokenService } from '../tokens/service.js'
 import type { AuthDpop } from '../tokens/dpop.js'
 
 const DPOP_SCHEME = /^dpop +([A-Za-z0-9\-._~+/]+=*)\s*$/i

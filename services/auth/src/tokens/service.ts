@@ -265,3 +265,5 @@ export function createTokenService (deps: TokenServiceDeps) {
 }
 
 export type TokenService = ReturnType<typeof createTokenService>
+/** what a route learns of the device a request came from (the session list shows it) */
+export type { DeviceInfo }
