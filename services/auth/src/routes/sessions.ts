@@ -73,8 +73,7 @@ export async function sessionRoutes (app: App, { tokens, config, dpop }: RouteDe
       querystring: Type.Object({
         cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' })),
         limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: `sessions per page, 1 to ${SESSIONS_PAGE} (default)` }))
-      // unknown query parameters are ignored, as at every other GET (no body is read from them)
-      }),
+      }, { additionalProperties: false }),
       response: { 200: Type.Object({ sessions: Type.Array(Session), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorResponse, 401: ErrorResponse }
     }
   }, async (request) => {
