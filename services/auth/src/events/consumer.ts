@@ -144,8 +144,7 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
     }
   }
 
-  async function ensureConsumer (nc: NatsConnection): Promise<void> {
-    const jsm = await nc.jetstreamManager()
+  async function ensureConsumer (jsm: JetStreamManager): Promise<void> {
     const found = await check(jsm)
     if (found === 'ok') { seen.once = true; return }
     const config = durableConfig(durable, filter)
@@ -167,13 +166,12 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
   }
 
   /** Ends the subscription (the loop then repairs the durable) once the server's durable is not ours. */
-  function watch (nc: NatsConnection, iter: ConsumerMessages): NodeJS.Timeout {
+  function watch (jsm: JetStreamManager, iter: ConsumerMessages): NodeJS.Timeout {
     let asking = false
     const timer = setInterval(() => {
       if (asking || state.stopped) return
       asking = true
-      nc.jetstreamManager()
-        .then(check)
+      check(jsm)
         .then((found) => { if (found !== 'ok' && !state.stopped) iter.stop() })
         // NATS away or slow: the reconnect restarts the subscription, which checks again
         .catch(() => {})
@@ -211,13 +209,15 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
       try {
         const nc = await Promise.race([opts.whenConnected(), stopping])
         if (nc === undefined || state.stopped) return
-        await ensureConsumer(nc)
+        // one manager for the check and the watchdog: each jetstreamManager() first asks for the API info
+        const jsm = await nc.jetstreamManager()
+        await ensureConsumer(jsm)
         const consumer = await nc.jetstream().consumers.get(opts.stream, durable)
         const iter = await consumer.consume({ max_messages: 100 })
         messages = iter
         if (state.stopped) { iter.stop(); return }
         failures = 0
-        const watchdog = watch(nc, iter)
+        const watchdog = watch(jsm, iter)
         try {
           for await (const m of iter) await handle(m)
         } finally {
