@@ -59,5 +59,10 @@ export interface Section {
   error?: string
 }
 
+/** A section with its layout and nothing measured yet: the scenario fills rows, targets and notes. */
+export function newSection (id: string, title: string, setup: string[]): Section {
+  return { id, title, setup, rows: [], targets: [], notes: [] }
+}
+
 /** A figure that could not be measured (NaN, a division by a zero reference) never meets its target. */
 export const met = (t: Target): boolean => Number.isFinite(t.measured) && (t.cmp === '>=' ? t.measured >= t.goal : t.measured <= t.goal)
