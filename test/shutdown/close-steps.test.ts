@@ -2,7 +2,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import { closeRedis, drainNats, withDeadline } from '@ratchet/shared'
-import { eventually } from '../../services/auth/test/helpers.js'
+import { eventually } from '../support.js'
 import type { Test } from 'tap'
 import { HANG_GUARD_MS, ownNatsServer, ownRedisServer, type OwnServer } from './servers.js'
 

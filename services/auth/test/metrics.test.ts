@@ -1,7 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, freePort, startAuth, testConfig, uniqueEmail } from './helpers.js'
-import { startReady } from './events-helpers.js'
+import { call, eventually, freePort, startAuth, startReady, testConfig, uniqueEmail } from './helpers.js'
 
 /** The value of one sample in Prometheus text, or undefined when the series is absent. */
 function sample (text: string, name: string, labels: Record<string, string> = {}): number | undefined {

@@ -68,7 +68,7 @@ t.test('revocations applied and the revocation-list size follow the events', asy
   await eventually(async () => {
     text = await scrape(s.url)
     return delta(before, text, 'ratchet_resource_revocations_applied_total') === 2
-  }, 'two revocations applied')
+  }, 10_000) // two revocations applied
   t.equal(delta(before, text, 'ratchet_resource_revocation_list_size', { kind: 'sessions' }), 1)
   t.equal(delta(before, text, 'ratchet_resource_revocation_list_size', { kind: 'users' }), 1)
 })

@@ -12,7 +12,8 @@ export const DELETIONS_DURABLE = 'resource-account-deletions'
 const CONSUMER_NOT_FOUND = 10014
 
 export interface DeletionsOptions {
-  connection: () => Promise<NatsConnection>
+  /** resolves once NATS is up (undefined: the link is closing) */
+  connection: () => Promise<NatsConnection | undefined>
   stream: string
   prefix: string
   /** forgets everything this service keeps for a user; idempotent */

@@ -4,7 +4,8 @@ import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, subjects, withD
 import type { RevocationList } from './list.js'
 
 export interface FollowerOptions {
-  connection: () => Promise<NatsConnection>
+  /** resolves once NATS is up (undefined: the link is closing) */
+  connection: () => Promise<NatsConnection | undefined>
   stream: string
   prefix: string
   /** how far back to replay: ACCESS_TOKEN_TTL + CLOCK_LEEWAY, in seconds */
@@ -65,7 +66,7 @@ export class RevocationFollower {
     while (!this.#stopped) {
       try {
         const nc = await Promise.race([this.#opts.connection(), this.#stopping])
-        if (nc === null || this.#stopped) return
+        if (nc === null || nc === undefined || this.#stopped) return
         await this.#follow(nc)
         if (this.#stopped) return
         // the consumer ended without being asked to (e.g. the connection closed): start over after a pause

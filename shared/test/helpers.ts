@@ -1,0 +1,130 @@
+// The helpers every workspace's tests use, written once. Each workspace has one helper
+// module of its own (services/auth/test/helpers.ts, services/resource/test/helpers.ts,
+// test/support.ts) that re-exports these and adds what only it needs.
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import { Redis, type RedisOptions } from 'ioredis'
+import { connect, type NatsConnection } from 'nats'
+import { logRedisErrors, withDeadline } from '@ratchet/shared'
+
+/** What a helper needs of a tap test: somewhere to close what it opened. */
+export type Test = { teardown: (fn: () => unknown) => void }
+
+/** A unique key prefix, stream and subject prefix, so tests never see each other's data. */
+export function isolation (): { REDIS_PREFIX: string, NATS_STREAM: string, NATS_SUBJECT_PREFIX: string } {
+  const id = randomBytes(5).toString('hex')
+  return { REDIS_PREFIX: `test:${id}:`, NATS_STREAM: `TEST_${id}`, NATS_SUBJECT_PREFIX: `test_${id}` }
+}
+
+/**
+ * Where this test run's Redis and NATS are: `npm test` sets REDIS_URL and NATS_URL (to
+ * containers it started, when nothing answered at the defaults); unset, the defaults.
+ * Nothing else is read from the environment, so a developer's settings do not leak in.
+ */
+export function dependencyEnv (): { REDIS_URL?: string, NATS_URL?: string } {
+  return { REDIS_URL: process.env.REDIS_URL, NATS_URL: process.env.NATS_URL }
+}
+
+/** A port nothing listens on right now (for a server a test starts, stops and starts again). */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address()
+      srv.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
+    })
+  })
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined or false, and returns
+ * that value; throws once the deadline passed (no sleeping for a fixed time).
+ */
+export async function eventually<T> (check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, intervalMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline')
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}
+
+// any: tests read response bodies loosely, t.match checks their shape
+export interface JsonResponse<T = Record<string, any>> { status: number, headers: Headers, body: T }
+
+export interface CallOptions {
+  method?: string
+  /** a JSON body (an object), or the raw body (a string, e.g. form-encoded with its own content-type) */
+  body?: unknown
+  /** sent as `Authorization: Bearer <token>` */
+  token?: string
+  /** the whole Authorization header, for other schemes and malformed ones */
+  authorization?: string
+  headers?: Record<string, string>
+}
+
+/** A real HTTP call through a socket; the body is parsed as JSON when there is one (undefined when empty). */
+export async function call<T = Record<string, any>> (url: string, init: CallOptions = {}): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...init.headers }
+  if (init.body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
+  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
+  if (init.authorization !== undefined) headers.authorization = init.authorization
+  const res = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers,
+    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
+  })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, body: (text === '' ? undefined : JSON.parse(text)) as T }
+}
+
+/** Where a test's own clients report a lost connection: a TAP comment, so it never breaks the output. */
+export const testLog = {
+  warn: (obj: object, msg: string) => { console.error(`# ${msg}: ${(obj as { reason?: string }).reason ?? ''}`) },
+  info: () => {}
+}
+
+/**
+ * A Redis client for a test's own reads and writes, with an error listener as every
+ * client has: a lost connection is logged once, and ioredis reconnects.
+ */
+export function testRedis (url: string, options: RedisOptions = {}): Redis {
+  return logRedisErrors(new Redis(url, options), testLog, `Redis at ${url} (a test's client)`)
+}
+
+/** Deletes every key under a prefix (test clean-up). */
+export async function dropPrefix (redisUrl: string, prefix: string): Promise<void> {
+  // one attempt, no retries: a test that stopped its own Redis has nothing to drop
+  // (and a run killed mid-way is cleaned up by age at the next run's start)
+  const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 2000 })
+  redis.on('error', () => {})
+  try {
+    if (!await withDeadline(redis.connect().then(() => true), 2000, false)) return
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** A plain NATS client, as another service would use; closed at teardown. */
+export async function natsClient (t: Test, servers = process.env.NATS_URL || 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
+  t.teardown(async () => { await nc.close() })
+  return nc
+}
+
+export function uniqueEmail (): string {
+  return `user-${randomBytes(6).toString('hex')}@example.com`
+}
+
+export function decodeJwt (token: string): { header: Record<string, any>, payload: Record<string, any> } {
+  const [h, p] = token.split('.')
+  return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()), payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) }
+}
