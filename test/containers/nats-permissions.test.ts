@@ -2,7 +2,7 @@
 // nats-server (free port, its own store): each service's user can do what the service
 // does and no more. Above all, the resource user cannot publish an event, so a
 // compromised resource service cannot forge a revocation (or un-revoke by deleting the
-// stream).
+// stream), nor stop or replace the auth service's durable consumers.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -10,9 +10,15 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { AckPolicy, connect, StringCodec, type NatsConnection } from 'nats'
+import { randomUUID } from 'node:crypto'
+import { AckPolicy, connect, DeliverPolicy, JSONCodec, StringCodec, type NatsConnection } from 'nats'
+import type { FastifyBaseLogger } from 'fastify'
 import { waitFor } from './flow.ts'
 import { DELETIONS_DURABLE } from '../../services/resource/src/accounts/deletions.ts'
+import { RevocationFollower } from '../../services/resource/src/revocations/follower.ts'
+import { RevocationList } from '../../services/resource/src/revocations/list.ts'
+import { REVOKER_DURABLE } from '../../services/auth/src/events/consumer.ts'
+import { SIGNALS_DURABLE } from '../../services/auth/src/signals/feed.ts'
 
 const conf = fileURLToPath(new URL('../../deploy/nats.conf', import.meta.url))
 const sc = StringCodec()
@@ -117,7 +123,7 @@ t.test('the resource user runs its account-deletion consumer and acknowledges wh
   t.ok(await m?.ackAck(), 'the ack was accepted')
 })
 
-t.test('the resource user cannot acknowledge for the auth service\'s consumer', async (t) => {
+t.test('the resource user cannot acknowledge for another consumer', async (t) => {
   await jsm.consumers.add(STREAM, { durable_name: 'perm-auth-2', ack_policy: AckPolicy.Explicit, filter_subject: EVENT })
   await auth.jetstream().publish(EVENT, sc.encode('for auth only'))
   const consumer = await resource.jetstream().consumers.get(STREAM, 'perm-auth-2')
@@ -127,3 +133,39 @@ t.test('the resource user cannot acknowledge for the auth service\'s consumer', 
   await t.rejects(m!.ackAck({ timeout: 2_000 }))
   t.equal((await jsm.consumers.info(STREAM, 'perm-auth-2')).num_ack_pending, 1)
 })
+
+const silentLog = { level: 'silent', fatal () {}, error () {}, warn () {}, info () {}, debug () {}, trace () {}, silent () {}, child: () => silentLog } as unknown as FastifyBaseLogger
+
+t.test('the resource service\'s revocation follower runs with these permissions', async (t) => {
+  const list = new RevocationList({ retainSeconds: 60 })
+  const follower = new RevocationFollower({ connection: async () => resource, stream: STREAM, prefix: 'ratchet', replaySeconds: 60, list, log: silentLog, leewaySeconds: 5, retryInterval: 100 })
+  follower.start()
+  t.teardown(() => follower.stop())
+  const sid = randomUUID()
+  await auth.jetstream().publish(EVENT, JSONCodec().encode({ id: randomUUID(), sid, sub: 'user-1', reason: 'logout', at: Date.now() / 1000 }))
+  await waitFor('the follower to apply the revocation', async () => list.isRevoked(sid, 'user-1', list.relativeMs(Date.now() / 1000)), 10_000)
+  t.pass('the revocation arrived through the resource user\'s own consumer')
+})
+
+// Each durable consumer the auth service runs, as the auth service creates it.
+for (const durable of [REVOKER_DURABLE, SIGNALS_DURABLE]) {
+  t.test(`the resource user cannot delete, replace or drain the auth service's ${durable}`, async (t) => {
+    const filter = 'ratchet.events.>'
+    await jsm.consumers.add(STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: filter })
+    const before = await jsm.consumers.info(STREAM, durable)
+    const rjsm = await resource.jetstreamManager()
+    await t.rejects(rjsm.consumers.delete(STREAM, durable), { code: 'PERMISSIONS_VIOLATION' }, 'delete')
+    await t.rejects(rjsm.consumers.add(STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, filter_subject: 'ratchet.events.nothing' }), { code: 'PERMISSIONS_VIOLATION' }, 'replace with another filter')
+    await t.rejects(rjsm.consumers.add(STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit }), { code: 'PERMISSIONS_VIOLATION' }, 'replace without a filter')
+    // the unnamed create takes the name from the body: on its own subject it would replace the durable
+    const body = JSONCodec().encode({ stream_name: STREAM, config: { name: durable, ack_policy: 'explicit', deliver_policy: 'all', filter_subject: 'ratchet.events.nothing' } })
+    await t.rejects(resource.request(`$JS.API.CONSUMER.CREATE.${STREAM}`, body, { timeout: 2_000 }), { code: 'PERMISSIONS_VIOLATION' }, 'replace through the unnamed create')
+    await t.rejects(resource.request(`$JS.API.CONSUMER.DURABLE.CREATE.${STREAM}.${durable}`, body, { timeout: 2_000 }), { code: 'PERMISSIONS_VIOLATION' }, 'replace through the legacy durable create')
+    // a pull would hold the auth service's events unacknowledged for the ack wait
+    await t.rejects(resource.request(`$JS.API.CONSUMER.MSG.NEXT.${STREAM}.${durable}`, JSONCodec().encode({ batch: 10, expires: 1_000_000_000 }), { timeout: 2_000 }), { code: 'PERMISSIONS_VIOLATION' }, 'pull')
+    const after = await jsm.consumers.info(STREAM, durable)
+    t.equal(after.config.filter_subject, filter, 'the filter is the auth service\'s')
+    t.equal(after.created, before.created, 'the same consumer, not a new one')
+    t.equal(after.num_ack_pending, 0, 'nothing was pulled from it')
+  })
+}

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
+import { AckPolicy, DeliverPolicy, nanos, ReplayPolicy, type ConsumerConfig, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
 import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, withDeadline, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
@@ -9,6 +9,9 @@ import { eventCounters } from './counters.js'
 export const REVOKER_DURABLE = 'auth-revoker'
 
 const CONSUMER_NOT_FOUND = 10014
+
+/** How often a running consumer asks the server whether its durable is still there and still ours (ms). */
+const WATCH_INTERVAL_MS = 5000
 
 export interface ConsumerOptions {
   stream: string
@@ -21,6 +24,8 @@ export interface ConsumerOptions {
   leewaySeconds: number
   /** delay before an event is redelivered after the session store failed (ms) */
   retryDelayMs?: number
+  /** how often the watchdog checks the durable's configuration on the server (ms) */
+  watchIntervalMs?: number
 }
 
 export interface RevokerOptions extends ConsumerOptions {
@@ -58,40 +63,124 @@ export function createRevoker (opts: RevokerOptions) {
   })
 }
 
+/** The durable as every auth instance creates it. */
+function durableConfig (durable: string, filter: string): Partial<ConsumerConfig> {
+  return {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    // a consumer created after events were stored still applies them: they are idempotent
+    deliver_policy: DeliverPolicy.All,
+    filter_subject: filter,
+    ack_wait: nanos(30_000),
+    max_ack_pending: 1000
+  }
+}
+
+/** Settings only tuned (in place, no replay): instances of two versions may differ on them. */
+const TUNABLE = new Set(['ack_wait', 'max_ack_pending'])
+
+/**
+ * The settings in which the durable on the server differs from ours, and so does not
+ * deliver every event to us once, in full, soon: another filter, push delivery, a cap
+ * on redeliveries, headers only, a pause, an idle timeout that deletes it... Absent
+ * settings are the server's defaults.
+ */
+export function consumerDrift (actual: ConsumerConfig, durable: string, filter: string, now = Date.now()): string[] {
+  const wanted = durableConfig(durable, filter)
+  const drift: string[] = []
+  const differs = (name: string, bad: boolean): void => { if (bad) drift.push(name) }
+  differs('filter_subject', actual.filter_subject !== wanted.filter_subject)
+  differs('filter_subjects', (actual.filter_subjects ?? []).some((f) => f !== wanted.filter_subject))
+  differs('ack_policy', actual.ack_policy !== wanted.ack_policy)
+  differs('deliver_policy', actual.deliver_policy !== wanted.deliver_policy)
+  differs('deliver_subject', (actual.deliver_subject ?? '') !== '')
+  differs('replay_policy', (actual.replay_policy ?? ReplayPolicy.Instant) !== ReplayPolicy.Instant)
+  differs('max_deliver', (actual.max_deliver ?? -1) > 0)
+  differs('headers_only', actual.headers_only === true)
+  differs('inactive_threshold', (actual.inactive_threshold ?? 0) > 0)
+  differs('backoff', (actual.backoff ?? []).length > 0)
+  differs('pause_until', actual.pause_until !== undefined && Date.parse(actual.pause_until) > now)
+  differs('ack_wait', actual.ack_wait !== wanted.ack_wait)
+  differs('max_ack_pending', actual.max_ack_pending !== wanted.max_ack_pending)
+  return drift
+}
+
+const consumerMissing = (err: unknown): boolean => (err as NatsError).api_error?.err_code === CONSUMER_NOT_FOUND
+
 /**
  * A durable pull consumer of every event on the stream, shared by the auth
  * instances (each event reaches one of them), acked once `apply` succeeded.
+ *
+ * The durable lives on the server, where anyone allowed to can delete it or change
+ * it: before consuming, and every `watchIntervalMs` while consuming, it is checked
+ * and put back. Gone or changed in what it delivers, it is created anew and replays
+ * the stream (events are idempotent; any skipped while it was wrong are applied
+ * now); changed only in a tunable setting, it is updated in place. One log line
+ * per repair; a failed check (NATS away) is left to the reconnect.
  */
 export function createEventConsumer (opts: ConsumerOptions, handler: EventHandler) {
   const { durable, counters } = handler
   const retryDelayMs = opts.retryDelayMs ?? 2000
+  const watchIntervalMs = opts.watchIntervalMs ?? WATCH_INTERVAL_MS
   const filter = `${opts.prefix}.events.>`
   // an object, not a let: loops read it after awaits, and lint can see it changes
   const state = { stopped: false }
+  // whether this process has seen its durable on the server: a missing one is then news
+  const seen = { once: false }
   // resolves on stop, so no wait (for NATS, for a retry) outlives the subsystem
   let signalStop = (): void => {}
   const stopping = new Promise<undefined>((resolve) => { signalStop = () => resolve(undefined) })
   let messages: ConsumerMessages | undefined
   let done: Promise<void> | undefined
 
+  /** 'ok' when the durable on the server is ours; otherwise what was wrong with it. */
+  async function check (jsm: JetStreamManager): Promise<'ok' | 'missing' | string[]> {
+    try {
+      const drift = consumerDrift((await jsm.consumers.info(opts.stream, durable)).config, durable, filter)
+      return drift.length === 0 ? 'ok' : drift
+    } catch (err) {
+      if (consumerMissing(err)) return 'missing'
+      throw err
+    }
+  }
+
   async function ensureConsumer (nc: NatsConnection): Promise<void> {
     const jsm = await nc.jetstreamManager()
-    const config = {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      // a consumer created after events were stored still applies them: they are idempotent
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: filter,
-      ack_wait: nanos(30_000),
-      max_ack_pending: 1000
-    }
-    try {
-      await jsm.consumers.info(opts.stream, durable)
-    } catch (err) {
-      if ((err as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw err
+    const found = await check(jsm)
+    if (found === 'ok') { seen.once = true; return }
+    const config = durableConfig(durable, filter)
+    const where = { stream: opts.stream, consumer: durable }
+    if (found === 'missing') {
       await jsm.consumers.add(opts.stream, config)
-      opts.log.info({ stream: opts.stream, consumer: durable }, 'created a durable event consumer')
+      // the first time, a fresh stream; later, someone deleted it
+      if (seen.once) opts.log.warn(where, 'the durable event consumer was gone; recreated it')
+      else opts.log.info(where, 'created a durable event consumer')
+    } else if (found.every((name) => TUNABLE.has(name))) {
+      await jsm.consumers.update(opts.stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending })
+      opts.log.warn({ ...where, changed: found }, 'the durable event consumer had other settings; updated it')
+    } else {
+      await jsm.consumers.delete(opts.stream, durable).catch((err: unknown) => { if (!consumerMissing(err)) throw err })
+      await jsm.consumers.add(opts.stream, config)
+      opts.log.warn({ ...where, changed: found }, 'the durable event consumer was changed; recreated it, replaying the stream')
     }
+    seen.once = true
+  }
+
+  /** Ends the subscription (the loop then repairs the durable) once the server's durable is not ours. */
+  function watch (nc: NatsConnection, iter: ConsumerMessages): NodeJS.Timeout {
+    let asking = false
+    const timer = setInterval(() => {
+      if (asking || state.stopped) return
+      asking = true
+      nc.jetstreamManager()
+        .then(check)
+        .then((found) => { if (found !== 'ok' && !state.stopped) iter.stop() })
+        // NATS away or slow: the reconnect restarts the subscription, which checks again
+        .catch(() => {})
+        .finally(() => { asking = false })
+    }, watchIntervalMs)
+    timer.unref()
+    return timer
   }
 
   async function handle (m: JsMsg): Promise<void> {
@@ -128,7 +217,12 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
         messages = iter
         if (state.stopped) { iter.stop(); return }
         failures = 0
-        for await (const m of iter) await handle(m)
+        const watchdog = watch(nc, iter)
+        try {
+          for await (const m of iter) await handle(m)
+        } finally {
+          clearInterval(watchdog)
+        }
       } catch (err) {
         if (state.stopped) return
         failures++

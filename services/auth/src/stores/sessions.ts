@@ -89,7 +89,7 @@ export function createSessionStore (redis: Redis, prefix: string) {
       // user agent that failed to be written shows as unknown, nothing worse
       if (ua !== '') await redis.set(redisKeys.userAgent(uaId), ua, 'PX', s.maxMs)
       const [iat, exp, ...evicted] = await r.ratchetCreateSession(redisKeys.session(s.sub, s.sid), redisKeys.sessions(s.sub),
-        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.sub, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''),
+        s.sid, s.jti, s.now, s.idleMs, s.maxMs, s.clientId, s.scope, s.maxSessions, SESSION_BATCH, prefix + redisKeys.session(s.sub, ''),
         uaId, s.device?.ip ?? '', s.device?.jkt ?? '')
       return { iat: Number(iat), exp: Number(exp), evicted: evicted.map(String) }
     },
@@ -106,11 +106,11 @@ export function createSessionStore (redis: Redis, prefix: string) {
         jti: String(res[1]),
         iat: Number(res[2]),
         exp: Number(res[3]),
-        sub: String(res[4]),
-        clientId: String(res[5]),
-        scope: String(res[6]),
-        authTime: Number(res[7]),
-        jkt: res[8] === undefined || res[8] === '' ? undefined : String(res[8])
+        sub: a.sub,
+        clientId: String(res[4]),
+        scope: String(res[5]),
+        authTime: Number(res[6]),
+        jkt: res[7] === undefined || res[7] === '' ? undefined : String(res[7])
       }
     },
 
@@ -164,9 +164,13 @@ export function createSessionStore (redis: Redis, prefix: string) {
     },
 
     async get (sub: string, sid: string): Promise<SessionState | undefined> {
-      const h = await redis.hgetall(redisKeys.session(sub, sid))
+      const key = redisKeys.session(sub, sid)
+      const [[, fields], [, expiresAtMs]] = await redis.pipeline().hgetall(key).pexpiretime(key).exec() as [[unknown, Record<string, string>], [unknown, number]]
+      const h = fields ?? {}
       if (h.cur === undefined) return undefined
-      return { sub: h.sub ?? sub, clientId: h.cid ?? '', scope: h.scp ?? '', authTime: Number(h.at), jti: h.cur, iat: Number(h.ci), exp: Number(h.ce), jkt: h.jkt }
+      // iat and exp of the current refresh token are derived, as in the scripts
+      const iat = Math.floor(Number(h.rt ?? h.at) / 1000)
+      return { sub, clientId: h.cid ?? '', scope: h.scp ?? '', authTime: Number(h.at), jti: h.cur, iat, exp: Math.floor(Number(expiresAtMs) / 1000), jkt: h.jkt }
     },
 
     /** The user agents of these ids (one read each, whatever their slots). */
@@ -189,24 +193,29 @@ export function createSessionStore (redis: Redis, prefix: string) {
       const sids = await redis.zrevrangebyscore(redisKeys.sessions(sub), '+inf', now, 'LIMIT', 0, limit)
       if (sids.length === 0) return []
       const pipe = redis.pipeline()
-      for (const sid of sids) pipe.hmget(redisKeys.session(sub, sid), 'cid', 'scp', 'at', 'mx', 'ce', 'rt', 'uai', 'ip')
-      const rows = (await pipe.exec()) ?? []
-      const userAgents = await this.userAgents(rows.map(([, v]) => (v as Array<string | null> | null)?.[6]))
+      for (const sid of sids) {
+        const key = redisKeys.session(sub, sid)
+        pipe.hmget(key, 'cid', 'scp', 'at', 'mx', 'rt', 'uai', 'ip').pexpiretime(key)
+      }
+      const replies = (await pipe.exec()) ?? []
+      const rows = sids.map((_, i) => ({ fields: replies[2 * i], expiresAtMs: replies[2 * i + 1] }))
+      const userAgents = await this.userAgents(rows.map(({ fields }) => (fields?.[1] as Array<string | null> | null)?.[5]))
       const out: SessionInfo[] = []
       sids.forEach((sid, i) => {
-        const [err, v] = rows[i] ?? [null, null]
-        const f = v as Array<string | null> | null
-        if (err !== null || f === null || f[2] === null) return
+        const { fields, expiresAtMs } = rows[i]!
+        const f = fields?.[1] as Array<string | null> | null
+        if (fields?.[0] !== null || f === null || f[2] === null || expiresAtMs?.[0] !== null) return
         out.push({
           sid,
           client_id: f[0] ?? '',
           scope: f[1] ?? '',
           created_at: Number(f[2]) / 1000,
-          last_used_at: Number(f[5] ?? f[2]) / 1000,
-          expires_at: Number(f[4]),
+          last_used_at: Number(f[4] ?? f[2]) / 1000,
+          // the current refresh token's exp, which is the key's own expiry
+          expires_at: Math.floor(Number(expiresAtMs[1]) / 1000),
           max_expires_at: Math.floor(Number(f[3]) / 1000),
-          user_agent: f[6] == null ? null : userAgents.get(f[6]) ?? null,
-          ip: f[7] ?? null
+          user_agent: f[5] == null ? null : userAgents.get(f[5]) ?? null,
+          ip: f[6] ?? null
         })
       })
       return out

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { errors, numericDate, RevocationReason, type AccessTokenClaims, type AuthConfig, type TokenResponse } from '@ratchet/shared'
 import type { DeviceInfo, SessionInfo, SessionStore, SessionState } from '../stores/sessions.js'
 import { newestFirst, pageOf, type SessionPage } from './session-page.js'
@@ -29,6 +29,13 @@ export interface RefreshRequest {
   /** the key of the request's DPoP proof, if it sent one (RFC 9449 §5) */
   jkt?: string | undefined
 }
+
+/**
+ * A refresh token's jti: 96 random bits, 16 characters. It only tells one
+ * rotation of a session from the next (the token is HMAC-signed, so it cannot
+ * be guessed into being), and the session hash keeps two of them.
+ */
+const newRefreshJti = (): string => randomBytes(12).toString('base64url')
 
 const describeJwt = (err: unknown): string => err instanceof JwtError ? err.message : 'the token does not verify'
 
@@ -93,7 +100,7 @@ export function createTokenService (deps: TokenServiceDeps) {
       const nowMs = now()
       const startedAt = opts.startedAt ?? nowMs
       const sid = randomUUID()
-      const jti = randomUUID()
+      const jti = newRefreshJti()
       const clientId = opts.clientId ?? config.DEFAULT_CLIENT_ID
       const scope = opts.scope ?? config.DEFAULT_SCOPE
       const { iat, exp, evicted } = await sessions.create({ sub, sid, jti, clientId, scope, now: startedAt, idleMs, maxMs: config.SESSION_MAX_AGE * 1000, maxSessions: config.MAX_SESSIONS_PER_USER, device: opts.device })
@@ -131,7 +138,7 @@ export function createTokenService (deps: TokenServiceDeps) {
         }
       }
       const nowMs = now()
-      const newJti = randomUUID()
+      const newJti = newRefreshJti()
       const rotation = { sub: claims.sub, sid: claims.sid, presentedJti: claims.jti, newJti, now: nowMs, idleMs, graceMs, jkt: req.jkt }
       const result = await sessions.rotate(rotation).catch(async (err: unknown) => {
         // A timed-out or cut-off script may still have run. Answering 503 after

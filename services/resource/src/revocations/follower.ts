@@ -1,7 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AckPolicy, DeliverPolicy, nanos, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats'
+import { AckPolicy, DeliverPolicy, nanos, nuid, type Consumer, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats'
 import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, subjects, withDeadline } from '@ratchet/shared'
 import type { RevocationList } from './list.js'
+
+/**
+ * Each instance's consumer is named `resource-revocations-<random>`: created by name, since
+ * deploy/nats.conf refuses the unnamed create (its name would come from the request body,
+ * beyond what a subject permission can check), and recognisable as the resource service's.
+ */
+export const FOLLOWER_PREFIX = 'resource-revocations-'
 
 export interface FollowerOptions {
   /** resolves once NATS is up (undefined: the link is closing) */
@@ -100,6 +107,7 @@ export class RevocationFollower {
     const jsm = await nc.jetstreamManager()
     if (this.#stopped) return
     const created = await Promise.race([jsm.consumers.add(stream, {
+      name: `${FOLLOWER_PREFIX}${nuid.next()}`,
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: startTime,
