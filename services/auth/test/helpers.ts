@@ -4,9 +4,16 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Fastify from 'fastify'
 import { connect } from 'nats'
 import { AuthEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
+import { createKeyManager } from '../src/keys/manager.js'
+import jwtPlugin from '../src/plugins/jwt.js'
+import { createJwt } from '../src/tokens/jwt.js'
+import { createTokenService, type TokenServiceDeps } from '../src/tokens/service.js'
+import { createSessionStore } from '../src/stores/sessions.js'
+import { createOutbox } from '../src/stores/outbox.js'
 import { call, dependencyEnv, dropPrefix, eventually, freePort, isolation, testRedis, type Test } from '../../../shared/test/helpers.js'
 
 export * from '../../../shared/test/helpers.js'
@@ -34,6 +41,32 @@ export async function startAuth (t: Test, overrides: Partial<AuthConfig> = {}, o
 export async function startAuthAtIssuer (t: Test, overrides: Partial<AuthConfig> = {}, opts: BuildOptions = {}): Promise<Started> {
   const port = await freePort()
   return await startAuth(t, { ...overrides, PORT: port, ISSUER: `http://127.0.0.1:${port}` }, opts)
+}
+
+/**
+ * The token service on its own, against the real Redis under the test's own prefix, with
+ * a clock the test moves (`clock.advance`): what a direct test of the token policy, or of
+ * a service built on it, starts from. Redis' own TTLs do not follow the clock.
+ */
+export async function tokenFixture (t: Test, overrides: Partial<AuthConfig> = {}, hooks: Pick<TokenServiceDeps, 'onSecurityEvent' | 'onRefresh'> = {}) {
+  const config = testConfig(overrides)
+  const clock = { ms: Date.now(), now: () => clock.ms, advance: (ms: number) => { clock.ms += ms } }
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  t.teardown(async () => { redis.disconnect(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
+  // a logger that writes nothing
+  const log = Fastify({ logger: false }).log
+  const keys = await createKeyManager(config, redis, log, clock.now)
+  t.teardown(() => keys.close())
+  const sessions = createSessionStore(redis, config.REDIS_PREFIX)
+  const outbox = createOutbox(redis)
+  // the token service signs through @fastify/jwt's namespaces, which live on an app
+  const jwtApp = Fastify({ logger: false })
+  await jwtApp.register(jwtPlugin, { ring: keys.ring })
+  const jwt = createJwt(jwtApp.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
+  const tokens = createTokenService({ config, jwt, sessions, outbox, now: clock.now, ...hooks })
+  /** The events recorded for the relay, oldest first. */
+  const events = async (): Promise<Array<Record<string, any>>> => (await redis.xrange(outbox.key, '-', '+')).map(([, f]: [string, string[]]) => ({ type: f[1], ...JSON.parse(f[3] ?? '{}') }))
+  return { config, clock, redis, log, sessions, outbox, tokens, events }
 }
 
 /** Deletes the test's stream (only tests do this; no service ever deletes it). */
