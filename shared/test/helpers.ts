@@ -5,7 +5,11 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
 import { connect, type NatsConnection } from 'nats'
+import type { Test as TapTest } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { Validator } from '@seriousme/openapi-schema-validator'
 import { logRedisErrors, withDeadline } from '@ratchet/shared'
+import { routeInventory } from '@ratchet/fastify'
 
 /** What a helper needs of a tap test: somewhere to close what it opened. */
 export type Test = { teardown: (fn: () => unknown) => void }
@@ -127,4 +131,43 @@ export function uniqueEmail (): string {
 export function decodeJwt (token: string): { header: Record<string, any>, payload: Record<string, any> } {
   const [h, p] = token.split('.')
   return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()), payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) }
+}
+
+/** The UI's own files and routes: not part of the API. */
+const undocumented = (url: string) => url === '/docs' || url.startsWith('/docs/')
+
+/** Fastify's path syntax (`/v1/sessions/:sid`) in OpenAPI's (`/v1/sessions/{sid}`). */
+const openapiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}')
+
+/** An OpenAPI document as the docs tests read it. */
+export interface OpenApiDocument { openapi: string, info: { title: string, version: string }, paths: Record<string, Record<string, unknown>>, components: { securitySchemes: Record<string, unknown> } }
+
+/**
+ * What /docs promises in both services (@ratchet/fastify's docs plugin): every route has a
+ * response schema, and /docs/json is a valid OpenAPI 3 document that lists every route.
+ */
+export function docsContract (t: TapTest, app: FastifyInstance, url: string, expected: { title: RegExp, minRoutes: number }): void {
+  t.test('every route declares a schema with its responses', async (t) => {
+    const routes = routeInventory(app).filter((r) => !undocumented(r.url))
+    t.ok(routes.length >= expected.minRoutes, `the inventory saw the routes (${routes.length})`)
+    for (const r of routes) {
+      t.ok(r.schema?.response !== undefined, `${r.method} ${r.url} has a response schema`)
+    }
+    t.ok(routes.some((r) => r.url === '/metrics'), '/metrics is among them')
+  })
+
+  t.test('/docs/json is a valid OpenAPI 3 document listing every route over a real socket', async (t) => {
+    const res = await fetch(`${url}/docs/json`)
+    t.equal(res.status, 200)
+    const spec = await res.json() as OpenApiDocument
+    t.match(spec.openapi, /^3\./)
+    t.match(spec.info, { title: expected.title, version: /^\d+\.\d+\.\d+/ })
+    const result = await new Validator().validate(spec as unknown as Record<string, unknown>)
+    t.ok(result.valid, `valid OpenAPI: ${JSON.stringify(result.errors ?? []).slice(0, 500)}`)
+    for (const r of routeInventory(app)) {
+      if (undocumented(r.url) || r.method === 'HEAD') continue
+      t.ok(spec.paths[openapiPath(r.url)]?.[r.method.toLowerCase()], `${r.method} ${r.url} is documented`)
+    }
+    t.match(spec.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer' } })
+  })
 }
