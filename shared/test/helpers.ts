@@ -171,3 +171,27 @@ export function docsContract (t: TapTest, app: FastifyInstance, url: string, exp
     t.match(spec.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer' } })
   })
 }
+
+/** The value of one sample in Prometheus text, or undefined when the series is absent. */
+export function sample (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (m === null || m[1] !== name) continue
+    const have = (m[2] ?? '').split(',').filter((s) => s !== '')
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3])
+  }
+  return undefined
+}
+
+/** How much a series grew between two scrapes (tests that share one service compare deltas). */
+export function delta (before: string, after: string, name: string, labels: Record<string, string> = {}): number {
+  return (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0)
+}
+
+/** The service's /metrics text (open: the tests set no METRICS_TOKEN). */
+export async function scrape (url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`)
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
+  return await res.text()
+}
