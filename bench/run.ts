@@ -31,6 +31,7 @@ import { loginScenario } from './scenarios/login.js'
 import { revocationScenario } from './scenarios/revocation.js'
 import { memoryScenario } from './scenarios/memory.js'
 import { signalsScenario } from './scenarios/signals.js'
+import { dpopScenario } from './scenarios/dpop.js'
 
 const args = process.argv.slice(2)
 const smoke = args.includes('--smoke')
@@ -82,7 +83,8 @@ const scenarios: Array<[string, string, (c: Ctx) => Promise<Section>]> = [
   ['3', 'Login storm', loginScenario],
   ['4', 'Revocation propagation', revocationScenario],
   ['5', 'Memory', memoryScenario],
-  ['6', 'Shared Signals delivery', signalsScenario]
+  ['6', 'Shared Signals delivery', signalsScenario],
+  ['7', 'DPoP request at the resource service, GET /v1/me', dpopScenario]
 ]
 
 let interrupted = false

@@ -21,6 +21,11 @@ export interface LoadSpec {
   /** Per-request hooks: a new token per request, a refresh chain, ... */
   setupRequest?: (req: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown>
   onResponse?: (status: number, body: string, context: Record<string, unknown>) => void
+  /**
+   * Called before each run (warm-up included), outside the timed window and the CPU
+   * accounting: e.g. to make the single-use values (DPoP proofs) the run will send.
+   */
+  beforeRun?: (durationSec: number) => void | Promise<void>
   /** Called after each run (warm-up included), e.g. to settle state carried between rounds. */
   afterRun?: () => void | Promise<void>
   /** One header that changes per request, cycling through `values` (a new token per request). */
@@ -76,6 +81,7 @@ function cpuSeconds (pid: number): number | undefined {
 
 /** One run of `durationSec` with the load's generator, and what the server spent on it. */
 export async function once (spec: LoadSpec, durationSec: number): Promise<Round> {
+  await spec.beforeRun?.(durationSec)
   const cpu0 = spec.serverPid !== undefined ? cpuSeconds(spec.serverPid) : undefined
   const t0 = performance.now()
   const r = generatorOf(spec) === 'wrk' ? await onceWithWrk(spec, durationSec) : await onceWithAutocannon(spec, durationSec)

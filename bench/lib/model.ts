@@ -59,7 +59,7 @@ export interface Section {
   error?: string
 }
 
-/** A section with its layout and nothing measured yet: the scenario fills rows, targets and notes. */
+/** A section with its layout lines, to which the scenario adds rows, targets and notes. */
 export function newSection (id: string, title: string, setup: string[]): Section {
   return { id, title, setup, rows: [], targets: [], notes: [] }
 }

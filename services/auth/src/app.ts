@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { browserOrigins, trustProxyOf, type AuthConfig } from '@ratchet/shared'
-import { docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds } from '@ratchet/fastify'
+import { docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds, serverTimeouts } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin from './plugins/keys.js'
@@ -55,8 +55,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
     trustProxy: trustProxyOf(config.TRUST_PROXY),
     requestIdHeader: false,
     // Node's defaults hold a slow body or a silent connection for ever
-    requestTimeout: config.REQUEST_TIMEOUT * 1000,
-    connectionTimeout: config.CONNECTION_TIMEOUT * 1000,
+    ...serverTimeouts(config),
     // no coercion and no silent stripping: a number is not a string and an
     // unknown property is an error, not ignored
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { browserOrigins, createAppMetrics, dpopAlgsOf, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
-import { apiHeaders, docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds } from '@ratchet/fastify'
+import { apiHeaders, docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds, serverTimeouts } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin, { type KeysPluginOptions } from './plugins/keys.js'
@@ -44,8 +44,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     childLoggerFactory: lazyRequestLogger,
     requestIdHeader: false,
     // Node's defaults hold a slow body or a silent connection for ever
-    requestTimeout: config.REQUEST_TIMEOUT * 1000,
-    connectionTimeout: config.CONNECTION_TIMEOUT * 1000,
+    ...serverTimeouts(config),
     // no coercion and no silent stripping: a number is not a string, an unknown property is an error
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -3,15 +3,9 @@
 // on different sites, and a page outside a secure context (cookie mode).
 import { networkInterfaces } from 'node:os'
 import t from 'tap'
-import { chromiumMissing, launchChromium, startStack } from './stack.js'
+import { ifChromium, launchChromium, startStack } from './stack.js'
 
-const missing = chromiumMissing()
-if (missing !== null) {
-  t.comment(`browser tests skipped: ${missing}`)
-  t.pass(`skipped: ${missing}`, { skip: missing })
-} else {
-  await run()
-}
+await ifChromium(t, run)
 
 async function run () {
   // the services allow some other origin, not this web app's; the web app also listens

@@ -2,19 +2,29 @@
 // (a second refresh of one token would be a reuse and end the session) and
 // six-second access tokens (refreshed at half-life, so every three seconds).
 import t from 'tap'
+import { jwkThumbprint } from '@ratchet/shared'
 import { expect, type BrowserContext, type Page } from './expect.js'
-import { chromiumMissing, consoleErrors, eventually, launchChromium, startStack, type RefreshSeen } from './stack.js'
+import { ifChromium, consoleErrors, eventually, launchChromium, startStack, type RefreshSeen } from './stack.js'
 
 const TTL = 6
 const PASSWORD = 'correct horse battery staple'
 
-const missing = chromiumMissing()
-if (missing !== null) {
-  t.comment(`browser tests skipped: ${missing}`)
-  t.pass(`skipped: ${missing}`, { skip: missing })
-} else {
-  await run()
+/** What the page finds of its DPoP key in IndexedDB. */
+interface StoredKey {
+  isCryptoKey: boolean
+  type: string
+  extractable: boolean
+  algorithm: unknown
+  usages: string[]
+  /** what exportKey('jwk' | 'pkcs8') of the private key did: 'exported', or the name of its error */
+  asJwk: string
+  asPkcs8: string
+  publicJwk: Record<string, string>
 }
+
+const decodeSegment = (segment: string): Record<string, any> => JSON.parse(Buffer.from(segment, 'base64url').toString()) // any: a JWT part, read loosely
+
+await ifChromium(t, run)
 
 async function run () {
   const stack = await startStack(t, { auth: { ACCESS_TOKEN_TTL: TTL, CLOCK_LEEWAY: 0, REFRESH_REUSE_GRACE: 0 } })
@@ -58,6 +68,47 @@ async function run () {
     await first.evaluate(() => { document.cookie = 'app_theme=dark; path=/' })
     await first.reload()
     await expect(status(first)).toHaveText(`Signed in as ${email}`)
+  })
+
+  await t.test('the DPoP key in IndexedDB is a non-extractable CryptoKey, and the one the tokens are bound to', async (t) => {
+    // read the way @ratchet/client's indexedDbKeyStore keeps it: database ratchet-dpop,
+    // store keys, entry dpop, the CryptoKeyPair itself (a string, so the test runner's
+    // transform cannot rename the helpers inside)
+    const stored = await first.evaluate<StoredKey>(`(async () => {
+      const done = (req) => new Promise((resolve, reject) => { req.onsuccess = () => resolve(req.result); req.onerror = () => reject(req.error) })
+      const db = await done(indexedDB.open('ratchet-dpop'))
+      const pair = await done(db.transaction('keys', 'readonly').objectStore('keys').get('dpop'))
+      db.close()
+      const key = pair.privateKey
+      const exported = (format) => crypto.subtle.exportKey(format, key).then(() => 'exported', (err) => err.name)
+      const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey)
+      return {
+        isCryptoKey: key instanceof CryptoKey,
+        type: key.type,
+        extractable: key.extractable,
+        algorithm: key.algorithm,
+        usages: key.usages,
+        asJwk: await exported('jwk'),
+        asPkcs8: await exported('pkcs8'),
+        publicJwk: { kty, crv, x, y }
+      }
+    })()`)
+    t.equal(stored.isCryptoKey, true, 'a CryptoKey, not key material')
+    t.equal(stored.type, 'private', 'the private key')
+    t.equal(stored.extractable, false, 'not extractable')
+    t.same(stored.algorithm, { name: 'ECDSA', namedCurve: 'P-256' }, 'ECDSA P-256')
+    t.same(stored.usages, ['sign'], 'for signing only')
+    t.equal(stored.asJwk, 'InvalidAccessError', "exportKey('jwk') rejects")
+    t.equal(stored.asPkcs8, 'InvalidAccessError', "exportKey('pkcs8') rejects")
+
+    // the page's next call to the resource service: its token is bound to that key, and its proof signed by it
+    const call = first.waitForRequest((r) => r.url().startsWith(stack.resourceUrl) && /^DPoP /.test(r.headers().authorization ?? ''))
+    await first.reload()
+    await expect(status(first)).toHaveText(`Signed in as ${email}`)
+    const headers = (await call).headers()
+    const jkt = jwkThumbprint(stored.publicJwk)
+    t.equal(decodeSegment(headers.authorization!.slice(5).split('.')[1]!).cnf?.jkt, jkt, 'the access token is bound to the stored key (cnf.jkt)')
+    t.same(decodeSegment(headers.dpop!.split('.')[0]!).jwk, stored.publicJwk, 'the proof carries its public key')
   })
 
   await t.test('add and delete a note', async (t) => {

@@ -3,21 +3,21 @@
 // same site, as in production behind one domain), over the machine's Redis and
 // NATS with their own prefix and stream, and Debian's Chromium driven by
 // playwright-core (never a downloaded browser).
-import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connect } from 'nats'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Test as TapTest } from 'tap'
 import { AuthEnv, loadConfig, ResourceEnv, type AuthConfig } from '@ratchet/shared'
 import { buildApp as buildAuth } from '../../auth/src/app.js'
 import { buildApp as buildResource } from '../../resource/src/app.js'
 import { buildApp as buildWeb } from '../src/app.js'
 import { buildPage } from '../src/build.js'
-// bounded clean-up with an error listener; the addresses `npm test` chose
-import { dependencyEnv, dropPrefix } from '../../auth/test/helpers.js'
+// the addresses `npm test` chose
+import { dependencyEnv } from '../../auth/test/helpers.js'
+import { isolatedDependencies } from '../../../shared/client/test/services.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -26,6 +26,17 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** Why the browser tests cannot run here, or null when they can. */
 export function chromiumMissing (): string | null {
   return existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`
+}
+
+/**
+ * Runs a file's browser tests when Chromium is here; otherwise the file is one
+ * skipped test that says what is missing (never a silent pass).
+ */
+export async function ifChromium (t: Pick<TapTest, 'comment' | 'pass'>, suite: () => Promise<void>): Promise<void> {
+  const missing = chromiumMissing()
+  if (missing === null) return await suite()
+  t.comment(`browser tests skipped: ${missing}`)
+  t.pass(`skipped: ${missing}`, { skip: missing })
 }
 
 /**
@@ -97,27 +108,16 @@ function iatOf (jwt: string): number | null {
  * origin unless a test wants it wrong); `webHost` where the web app listens.
  */
 export async function startStack (t: Test, opts: { auth?: Partial<AuthConfig>, webOrigin?: (webUrl: string) => string, webHost?: string } = {}): Promise<Stack> {
-  const id = randomBytes(5).toString('hex')
   const [authPort, resourcePort, webPort] = [await freePort(), await freePort(), await freePort()]
   const authUrl = `http://localhost:${authPort}`
   const resourceUrl = `http://localhost:${resourcePort}`
   const webUrl = `http://localhost:${webPort}`
   const shared = {
-    REDIS_PREFIX: `test:${id}:`,
-    NATS_STREAM: `TEST_WEB_${id}`,
-    NATS_SUBJECT_PREFIX: `test_web_${id}`,
+    ...await isolatedDependencies(t, 'web'),
     ISSUER: authUrl,
     WEB_ORIGIN: opts.webOrigin?.(webUrl) ?? webUrl,
     LOG_LEVEL: 'silent' as const
   }
-  const nc = await connect({ servers: loadConfig(AuthEnv, dependencyEnv(), shared).NATS_URL })
-  const jsm = await nc.jetstreamManager()
-  t.teardown(async () => {
-    await jsm.streams.delete(shared.NATS_STREAM).catch(() => {})
-    await nc.close()
-    await dropPrefix(loadConfig(AuthEnv, dependencyEnv(), shared).REDIS_URL, shared.REDIS_PREFIX)
-  })
-  await jsm.streams.info(shared.NATS_STREAM).catch(() => jsm.streams.add({ name: shared.NATS_STREAM, subjects: [`${shared.NATS_SUBJECT_PREFIX}.events.>`] }))
 
   const refreshes: RefreshSeen[] = []
   const issued = new Set<string>()

@@ -1,58 +1,24 @@
 // The SDK against the real auth and resource services, in this process on port 0,
 // over the machine's Redis and NATS JetStream, with three-second access tokens.
 import { randomBytes } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
-import { connect } from 'nats'
 import t from 'tap'
-import { AuthEnv, EXPIRED_TOKEN_DESCRIPTION, loadConfig, ResourceEnv } from '@ratchet/shared'
+import { EXPIRED_TOKEN_DESCRIPTION } from '@ratchet/shared'
 import { CLIENT_ERROR_CODES, createClient, memoryStorage, type ClientEvents, type ClientOptions } from '@ratchet/client'
-import { buildApp as buildAuth } from '../../../services/auth/src/app.js'
-import { buildApp as buildResource } from '../../../services/resource/src/app.js'
 import { eventually, failures } from './client-fixture.js'
-// bounded: gives up at once when Redis is away, and listens for client errors
-import { dependencyEnv, dropPrefix } from '../../../services/auth/test/helpers.js'
-
-type Test = { teardown: (fn: () => unknown) => void }
+import { startServices as startSdkServices } from './services.js'
 
 const PASSWORD = 'correct horse battery staple'
 
-/** Both services on free ports with their own prefix, stream and subjects; closed and cleaned at teardown. */
-async function startServices (t: Test) {
-  const id = randomBytes(5).toString('hex')
-  const shared = {
-    REDIS_PREFIX: `test:${id}:`,
-    NATS_STREAM: `TEST_SDK_${id}`,
-    NATS_SUBJECT_PREFIX: `test_sdk_${id}`,
+/** Both services with three-second access tokens and no leeway. */
+const startServices = (t: Parameters<typeof startSdkServices>[0]) => startSdkServices(t, 'sdk', {
+  both: {
     ISSUER: 'http://auth.sdk.test',
     // exp is the issue second rounded down plus the TTL: 3 s leaves at least 2 s of life
     ACCESS_TOKEN_TTL: 3,
     // no leeway: "expired" must come when exp says, not five seconds later
-    CLOCK_LEEWAY: 0,
-    LOG_LEVEL: 'silent' as const,
-    PORT: 0
+    CLOCK_LEEWAY: 0
   }
-  const nc = await connect({ servers: loadConfig(AuthEnv, dependencyEnv(), shared).NATS_URL })
-  const jsm = await nc.jetstreamManager()
-  t.teardown(async () => {
-    await jsm.streams.delete(shared.NATS_STREAM).catch(() => {})
-    await nc.close()
-    await dropPrefix(loadConfig(AuthEnv, dependencyEnv(), shared).REDIS_URL, shared.REDIS_PREFIX)
-  })
-  // the auth service creates the stream when it runs its relay; make sure it exists either way
-  await jsm.streams.info(shared.NATS_STREAM).catch(() => jsm.streams.add({ name: shared.NATS_STREAM, subjects: [`${shared.NATS_SUBJECT_PREFIX}.events.>`] }))
-
-  const auth = await buildAuth(loadConfig(AuthEnv, dependencyEnv(), { ...shared, RATE_LIMITS: 'off' }), { logger: false })
-  t.teardown(() => auth.close())
-  await auth.listen({ host: '127.0.0.1', port: 0 })
-  const authUrl = `http://127.0.0.1:${(auth.server.address() as AddressInfo).port}`
-
-  const resource = await buildResource(loadConfig(ResourceEnv, dependencyEnv(), { ...shared, JWKS_URL: `${authUrl}/.well-known/jwks.json` }), { logger: false, retryInterval: 100 })
-  t.teardown(() => resource.close())
-  await resource.listen({ host: '127.0.0.1', port: 0 })
-  const resourceUrl = `http://127.0.0.1:${(resource.server.address() as AddressInfo).port}`
-  await eventually(async () => (await fetch(`${resourceUrl}/health/ready`)).status === 200, 10_000)
-  return { authUrl, resourceUrl }
-}
+})
 
 /** A client whose fetch counts what it sends where: refreshes and resource calls. */
 function countingClient (authUrl: string, opts: Partial<ClientOptions> = {}) {

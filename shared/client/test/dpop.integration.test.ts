@@ -1,41 +1,15 @@
 // DPoP end to end: the SDK with `dpop: true`, and a standard client (oauth4webapi),
 // against the real auth and resource services on port 0, the machine's Redis and NATS.
 import { randomBytes } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
-import { connect } from 'nats'
 import t from 'tap'
 import * as oauth from 'oauth4webapi'
-import { AuthEnv, loadConfig, ResourceEnv } from '@ratchet/shared'
 import { createClient, createDpop, memoryStorage, type StoredTokens } from '@ratchet/client'
-import { buildApp as buildAuth } from '../../../services/auth/src/app.js'
-import { buildApp as buildResource } from '../../../services/resource/src/app.js'
-import { dropPrefix } from '../../../services/auth/test/helpers.js'
-import { eventually } from './client-fixture.js'
+import { startServices as startSdkServices } from './services.js'
 
-type Test = { teardown: (fn: () => unknown) => void }
-
-async function startServices (t: Test) {
-  const id = randomBytes(5).toString('hex')
-  const shared = { REDIS_PREFIX: `test:${id}:`, NATS_STREAM: `TEST_DPOP_${id}`, NATS_SUBJECT_PREFIX: `test_dpop_${id}`, ISSUER: 'http://auth.dpop.test', LOG_LEVEL: 'silent' as const, PORT: 0 }
-  const nc = await connect({ servers: loadConfig(AuthEnv, {}, shared).NATS_URL })
-  const jsm = await nc.jetstreamManager()
-  t.teardown(async () => {
-    await jsm.streams.delete(shared.NATS_STREAM).catch(() => {})
-    await nc.close()
-    await dropPrefix(loadConfig(AuthEnv, {}, shared).REDIS_URL, shared.REDIS_PREFIX)
-  })
-  await jsm.streams.info(shared.NATS_STREAM).catch(() => jsm.streams.add({ name: shared.NATS_STREAM, subjects: [`${shared.NATS_SUBJECT_PREFIX}.events.>`] }))
-  const auth = await buildAuth(loadConfig(AuthEnv, {}, { ...shared, RATE_LIMITS: 'off', REFRESH_REUSE_GRACE: 0 }), { logger: false })
-  t.teardown(() => auth.close())
-  await auth.listen({ host: '127.0.0.1', port: 0 })
-  const authUrl = `http://127.0.0.1:${(auth.server.address() as AddressInfo).port}`
-  const resource = await buildResource(loadConfig(ResourceEnv, {}, { ...shared, JWKS_URL: `${authUrl}/.well-known/jwks.json` }), { logger: false, retryInterval: 100 })
-  t.teardown(() => resource.close())
-  await resource.listen({ host: '127.0.0.1', port: 0 })
-  const resourceUrl = `http://127.0.0.1:${(resource.server.address() as AddressInfo).port}`
-  await eventually(async () => (await fetch(`${resourceUrl}/health/ready`)).status === 200, 10_000)
-  return { authUrl, resourceUrl }
-}
+const startServices = (t: Parameters<typeof startSdkServices>[0]) => startSdkServices(t, 'dpop', {
+  both: { ISSUER: 'http://auth.dpop.test' },
+  auth: { REFRESH_REUSE_GRACE: 0 }
+})
 
 const email = () => `dpop-${randomBytes(5).toString('hex')}@example.com`
 const PASSWORD = 'correct horse battery staple'
