@@ -19,7 +19,7 @@ import { LOAD_CPU, pinning } from './lib/cpu.js'
 import type { Ctx } from './lib/context.js'
 import type { Plan } from './lib/load.js'
 import { describeMachine } from './lib/machine.js'
-import { met, type Section } from './lib/model.js'
+import { met, newSection, type Section } from './lib/model.js'
 import { newProfiles, summarise } from './lib/profile.js'
 import { commandLines, ROOT } from './lib/proc.js'
 import { renderReport } from './lib/report.js'
@@ -111,7 +111,7 @@ try {
       sections.push(section)
     } catch (err) {
       log(`  scenario ${id} failed: ${(err as Error).stack ?? String(err)}`)
-      sections.push({ id, title, setup: [], rows: [], targets: [], notes: [], error: (err as Error).message })
+      sections.push({ ...newSection(id, title, []), error: (err as Error).message })
     } finally {
       const n = await cleanup(ctx.env)
       log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s; deleted ${n} Redis keys under ${ctx.env.prefix} and stream ${ctx.env.stream})`)

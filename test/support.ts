@@ -2,11 +2,10 @@ import { connect } from 'nats'
 import { AuthEnv, ResourceEnv, loadConfig, type AuthConfig, type ResourceConfig } from '@ratchet/shared'
 import { buildApp as buildAuth } from '../services/auth/src/app.js'
 import { buildApp as buildResource } from '../services/resource/src/app.js'
-import { dependencyEnv, dropPrefix, eventually, freePort, isolation } from '../services/auth/test/helpers.js'
+import { dependencyEnv, dropPrefix, eventually, freePort, isolation, type Test } from '../shared/test/helpers.js'
 
-export { call, decodeJwt, eventually, uniqueEmail } from '../services/auth/test/helpers.js'
-
-type Test = { teardown: (fn: () => unknown) => void }
+// The cross-service tests' helpers: the ones every workspace shares, and both services started together.
+export * from '../shared/test/helpers.js'
 
 export interface System {
   auth: string

@@ -2,7 +2,7 @@ import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
 import { newEmail, PASSWORD, pool, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
 import { once, summary, type LoadResult, type LoadSpec, type Round } from '../lib/load.js'
-import type { Row, Section } from '../lib/model.js'
+import { newSection, type Row, type Section } from '../lib/model.js'
 import { resultOf, ROOT, startNode } from '../lib/proc.js'
 import { startPair } from '../lib/services.js'
 import { median } from '../lib/stats.js'
@@ -21,18 +21,11 @@ export async function loginScenario (ctx: Ctx): Promise<Section> {
   const argonConcurrency = 4 // ARGON2_MAX_CONCURRENT default
   const stormConnections = argonConcurrency * 2
   const resourceRate = 1000
-  const section: Section = {
-    id: '3',
-    title: 'Login storm',
-    setup: [
-      `auth service on CPU ${SERVER_CPU} (argon2id m=19456 KiB, t=2, p=1; ARGON2_MAX_CONCURRENT ${argonConcurrency}; default UV_THREADPOOL_SIZE 4); login storm: ${stormConnections} connections of POST /v1/login over 20 accounts`,
-      `bound: the same argon2 verification, ${argonConcurrency} in flight on the same thread pool, alone on CPU ${SERVER_CPU}`,
-      `resource service on CPU ${LOAD_CPU} with the load generators, GET /v1/me at a fixed ${resourceRate} req/s over 10 connections, measured without and then during the storm`
-    ],
-    rows: [],
-    targets: [],
-    notes: []
-  }
+  const section = newSection('3', 'Login storm', [
+    `auth service on CPU ${SERVER_CPU} (argon2id m=19456 KiB, t=2, p=1; ARGON2_MAX_CONCURRENT ${argonConcurrency}; default UV_THREADPOOL_SIZE 4); login storm: ${stormConnections} connections of POST /v1/login over 20 accounts`,
+    `bound: the same argon2 verification, ${argonConcurrency} in flight on the same thread pool, alone on CPU ${SERVER_CPU}`,
+    `resource service on CPU ${LOAD_CPU} with the load generators, GET /v1/me at a fixed ${resourceRate} req/s over 10 connections, measured without and then during the storm`
+  ])
 
   const { auth, resource } = await startPair(env, { auth: SERVER_CPU, resource: LOAD_CPU }, {}, ctx.profile ? { auth: ctx.profileArgs('auth-login') } : {})
   try {

@@ -3,7 +3,7 @@ import { redisKeys } from '@ratchet/shared'
 import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
 import { decodeJwt, login, pool, refresh, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
-import type { Section } from '../lib/model.js'
+import { newSection, type Section } from '../lib/model.js'
 import { resultOf, ROOT, startNode } from '../lib/proc.js'
 import { startPair } from '../lib/services.js'
 
@@ -34,17 +34,10 @@ export async function memoryScenario (ctx: Ctx): Promise<Section> {
   const users = ctx.smoke ? 5 : 20
   const perUser = 5
   const revocations = ctx.smoke ? 5_000 : 100_000
-  const section: Section = {
-    id: '5',
-    title: 'Memory',
-    setup: [
-      `Redis: MEMORY USAGE (SAMPLES 0) of each session hash plus its share of the user's session index (sorted set), over ${users} accounts with one session (sign-up only), the same after one refresh (a rotated session keeps its previous token for the grace window), and ${users} accounts with ${perUser} sessions each`,
-      `resource service: heap growth (heapUsed after full GCs, --expose-gc) after ${revocations.toLocaleString('en-US')} session revocations arrive over JetStream, divided by their number`
-    ],
-    rows: [],
-    targets: [],
-    notes: []
-  }
+  const section = newSection('5', 'Memory', [
+    `Redis: MEMORY USAGE (SAMPLES 0) of each session hash plus its share of the user's session index (sorted set), over ${users} accounts with one session (sign-up only), the same after one refresh (a rotated session keeps its previous token for the grace window), and ${users} accounts with ${perUser} sessions each`,
+    `resource service: heap growth (heapUsed after full GCs, --expose-gc) after ${revocations.toLocaleString('en-US')} session revocations arrive over JetStream, divided by their number`
+  ])
   const { auth, resource } = await startPair(env, { auth: SERVER_CPU, resource: LOAD_CPU })
   await resource.stop() // only its JWKS source (auth) is needed; the probe builds its own
   const redis = new Redis(env.base.REDIS_URL!)

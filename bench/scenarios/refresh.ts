@@ -4,7 +4,7 @@ import { pool, refresh, signup } from '../lib/api.js'
 import { Chains } from '../lib/chains.js'
 import type { Ctx } from '../lib/context.js'
 import { measureInterleaved, ratioOfRounds, type LoadResult } from '../lib/load.js'
-import { loadRow as row, type Section } from '../lib/model.js'
+import { loadRow as row, newSection, type Section } from '../lib/model.js'
 import { freePort, ROOT, startNode, waitMessage } from '../lib/proc.js'
 import { readTemplate, seedSessions } from '../lib/seed.js'
 import { ensureStream, startService, type Service } from '../lib/services.js'
@@ -16,19 +16,12 @@ export async function refreshScenario (ctx: Ctx): Promise<Section> {
   const chainCount = connections + 10
   const spareCount = ctx.smoke ? 4 : 20
   const sizes = ctx.smoke ? [1_000] : [1_000, 100_000, 1_000_000]
-  const section: Section = {
-    id: '2',
-    title: 'Refresh with rotation, POST /v1/refresh',
-    setup: [
-      `${connections} connections over ${chainCount} refresh chains (one request per chain at a time; ${spareCount} spare chains replace any that fail); server on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU} (each response carries the chain's next token, which only a per-request hook can follow); the machine's Redis`,
-      'the product and oidc-provider run round-robin (one round each in turn) at every session count; ratios are medians of per-round ratios',
-      'reference: oidc-provider (v8, for Node 20) refresh_token grant, rotation on, ES256 JWT access tokens, its in-memory adapter, no ID token',
-      `live sessions seeded in Redis before each product run: ${sizes.map((n) => n.toLocaleString('en-US')).join(', ')} (clones of a session the auth service wrote, pipelined)`
-    ],
-    rows: [],
-    targets: [],
-    notes: []
-  }
+  const section = newSection('2', 'Refresh with rotation, POST /v1/refresh', [
+    `${connections} connections over ${chainCount} refresh chains (one request per chain at a time; ${spareCount} spare chains replace any that fail); server on CPU ${SERVER_CPU}, autocannon on CPU ${LOAD_CPU} (each response carries the chain's next token, which only a per-request hook can follow); the machine's Redis`,
+    'the product and oidc-provider run round-robin (one round each in turn) at every session count; ratios are medians of per-round ratios',
+    'reference: oidc-provider (v8, for Node 20) refresh_token grant, rotation on, ES256 JWT access tokens, its in-memory adapter, no ID token',
+    `live sessions seeded in Redis before each product run: ${sizes.map((n) => n.toLocaleString('en-US')).join(', ')} (clones of a session the auth service wrote, pipelined)`
+  ])
 
   await ensureStream(env)
   const oidc = startNode('oidc-provider', `${ROOT}bench/refs/oidc.ts`, { cpu: SERVER_CPU, env: { PORT: String(await freePort()), BENCH_SESSIONS: String(chainCount + spareCount) } })

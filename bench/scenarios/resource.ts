@@ -2,7 +2,7 @@ import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
 import { decodeJwt, jwks, me, pool, refresh, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
 import { costRatioOfRounds, generatorOf, measureInterleaved, ratioOfRounds, type LoadSpec } from '../lib/load.js'
-import { loadRow as row, type Section } from '../lib/model.js'
+import { loadRow as row, newSection, type Section } from '../lib/model.js'
 import { resultOf, startNode, waitMessage, ROOT } from '../lib/proc.js'
 import { startPair } from '../lib/services.js'
 import { median } from '../lib/stats.js'
@@ -31,19 +31,12 @@ async function mintTokens (auth: string, count: number): Promise<string[]> {
 /** Scenario 1: GET /v1/me with the same token, and with a new token per request. */
 export async function resourceScenario (ctx: Ctx): Promise<Section> {
   const { plan, log } = ctx
-  const section: Section = {
-    id: '1',
-    title: 'Resource verification, GET /v1/me',
-    setup: [
-      `${CONNECTIONS} connections; server under test on CPU ${SERVER_CPU}, the load generator on CPU ${LOAD_CPU} (the auth service, idle during the runs, also on CPU ${LOAD_CPU}; the references wait idle on CPU ${SERVER_CPU} while the product runs)`,
-      '1a: one token reused (verified once, then served from the verified-token cache); 1b: a pool of distinct tokens, each used once per cycle, larger than the cache',
-      'all five HTTP loads run round-robin (one round of each in turn), so background load on this shared machine hits them alike; ratios are medians of per-round ratios',
-      'references: a bare Fastify route returning the same JSON (no check at all), Express 5 + jsonwebtoken verifying an RS256 token on every request, and node:crypto verifying the same ES256 signature in a loop (no HTTP)'
-    ],
-    rows: [],
-    targets: [],
-    notes: []
-  }
+  const section = newSection('1', 'Resource verification, GET /v1/me', [
+    `${CONNECTIONS} connections; server under test on CPU ${SERVER_CPU}, the load generator on CPU ${LOAD_CPU} (the auth service, idle during the runs, also on CPU ${LOAD_CPU}; the references wait idle on CPU ${SERVER_CPU} while the product runs)`,
+    '1a: one token reused (verified once, then served from the verified-token cache); 1b: a pool of distinct tokens, each used once per cycle, larger than the cache',
+    'all five HTTP loads run round-robin (one round of each in turn), so background load on this shared machine hits them alike; ratios are medians of per-round ratios',
+    'references: a bare Fastify route returning the same JSON (no check at all), Express 5 + jsonwebtoken verifying an RS256 token on every request, and node:crypto verifying the same ES256 signature in a loop (no HTTP)'
+  ])
   const { auth, resource } = await startPair(ctx.env, { auth: LOAD_CPU, resource: SERVER_CPU }, {}, ctx.profile ? { resource: ctx.profileArgs('resource-1') } : {})
   try {
     const first = await signup(auth.url)

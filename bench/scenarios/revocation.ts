@@ -2,7 +2,7 @@ import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
 import { login, pool, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
 import { client } from '../lib/http.js'
-import type { Section } from '../lib/model.js'
+import { newSection, type Section } from '../lib/model.js'
 import { startPair } from '../lib/services.js'
 import { percentiles } from '../lib/stats.js'
 
@@ -15,18 +15,11 @@ export async function revocationScenario (ctx: Ctx): Promise<Section> {
   const { log, env } = ctx
   const count = ctx.smoke ? 20 : 250
   const timeoutMs = 2000
-  const section: Section = {
-    id: '4',
-    title: 'Revocation propagation, logout → first 401',
-    setup: [
-      `${count} logouts (POST /v1/logout with the access token), one at a time; auth and resource on CPU ${SERVER_CPU}, the prober on CPU ${LOAD_CPU}`,
-      'each token is verified once at the resource service before its logout (so it sits in the verified-token cache), then GET /v1/me is sent back to back until it answers 401',
-      'the figure is the time from the end of the logout response to the end of the first 401 response, so it includes one poll round trip'
-    ],
-    rows: [],
-    targets: [],
-    notes: []
-  }
+  const section = newSection('4', 'Revocation propagation, logout → first 401', [
+    `${count} logouts (POST /v1/logout with the access token), one at a time; auth and resource on CPU ${SERVER_CPU}, the prober on CPU ${LOAD_CPU}`,
+    'each token is verified once at the resource service before its logout (so it sits in the verified-token cache), then GET /v1/me is sent back to back until it answers 401',
+    'the figure is the time from the end of the logout response to the end of the first 401 response, so it includes one poll round trip'
+  ])
   const { auth, resource } = await startPair(env, { auth: SERVER_CPU, resource: SERVER_CPU })
   const a = client(auth.url)
   const r = client(resource.url)

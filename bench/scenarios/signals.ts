@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import { LOAD_CPU, SERVER_CPU } from '../lib/cpu.js'
 import { login, pool, signup } from '../lib/api.js'
 import type { Ctx } from '../lib/context.js'
-import type { Section } from '../lib/model.js'
+import { newSection, type Section } from '../lib/model.js'
 import { ensureStream, startService } from '../lib/services.js'
 import { percentiles } from '../lib/stats.js'
 import { freePort } from '../lib/proc.js'
@@ -19,18 +19,11 @@ export async function signalsScenario (ctx: Ctx): Promise<Section> {
   const { log, env } = ctx
   const count = ctx.smoke ? 20 : 100
   const timeoutMs = 5000
-  const section: Section = {
-    id: '6',
-    title: 'Shared Signals delivery, logout → SET received',
-    setup: [
-      `${count} logouts (POST /v1/logout with the access token), one at a time; auth on CPU ${SERVER_CPU}, the receiver and the driver on CPU ${LOAD_CPU}`,
-      'the path: outbox in Redis → relay → NATS → the auth-signals consumer → a SET queued in Redis → pushed to the receiver, which answers 202',
-      'the figure is the time from the end of the logout response to the SET naming that session arriving at the receiver'
-    ],
-    rows: [],
-    targets: [],
-    notes: []
-  }
+  const section = newSection('6', 'Shared Signals delivery, logout → SET received', [
+    `${count} logouts (POST /v1/logout with the access token), one at a time; auth on CPU ${SERVER_CPU}, the receiver and the driver on CPU ${LOAD_CPU}`,
+    'the path: outbox in Redis → relay → NATS → the auth-signals consumer → a SET queued in Redis → pushed to the receiver, which answers 202',
+    'the figure is the time from the end of the logout response to the SET naming that session arriving at the receiver'
+  ])
   const waiting = new Map<string, (at: number) => void>()
   const receiver = createServer((req, res) => {
     const chunks: Buffer[] = []

@@ -5,11 +5,11 @@
  * services' stores/. // wire contract: several instances share these keys
  */
 export const redisKeys = {
-  /** hash: id, email, hash, created_at */
+  /** hash: id, email, created_at (the password hash sits under the address's key, which login reads) */
   user: (uid: string) => `user:{${uid}}`,
   /** hash: uid, hash, created_at; claimed atomically (a Lua script) so an address is unique, and the login index */
   email: (email: string) => `email:{${email}}`,
-  /** hash: the session's state (current/previous refresh jti, times, scope) */
+  /** hash: the session's state (owner, client, scope, current/previous refresh jti, times, device fields, DPoP key thumbprint) */
   session: (uid: string, sid: string) => `session:{${uid}}:${sid}`,
   /** sorted set: sid scored by the session's idle expiry (ms; the session key's own expiry) */
   sessions: (uid: string) => `sessions:{${uid}}`,

@@ -1,8 +1,7 @@
 import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { call, startSystem, uniqueEmail, type System } from '../support.js'
-import { testRedis } from '../../services/auth/test/helpers.js'
+import { call, startSystem, type System, testRedis, uniqueEmail } from '../support.js'
 
 // Tools to forge tokens and send hostile requests: the attack corpus and the fuzz test share them.
 

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { connect } from 'nats'
 import { eventCounters } from '../../services/auth/src/events/index.js'
-import { call, decodeJwt, eventually, uniqueEmail } from '../support.js'
-import { dropPrefix, freePort, isolation } from '../../services/auth/test/helpers.js'
+import { call, decodeJwt, dropPrefix, eventually, freePort, isolation, uniqueEmail } from '../support.js'
 import { startAuthInstance, startResourceInstance, type Deployment } from './services.js'
 import { pool } from './pool.js'
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { eventually } from '../../services/auth/test/helpers.js'
+import { eventually } from '../support.js'
 import { quietPort, serverGroup, type Server } from './processes.js'
 
 type Test = { teardown: (fn: () => unknown) => void }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { eventually } from '../../services/auth/test/helpers.js'
+import { eventually } from '../support.js'
 import { quietPort, serverGroup, type Server } from './processes.js'
 
 type Test = { teardown: (fn: () => unknown) => void }

@@ -1,7 +1,7 @@
 import { AuthEnv, ResourceEnv, loadConfig, type AuthConfig, type ResourceConfig } from '@ratchet/shared'
 import { buildApp as buildAuth } from '../../services/auth/src/app.js'
 import { buildApp as buildResource } from '../../services/resource/src/app.js'
-import { dependencyEnv, eventually, freePort } from '../../services/auth/test/helpers.js'
+import { dependencyEnv, eventually, freePort } from '../support.js'
 
 const debug = (msg: string): void => { if (process.env.CLUSTER_DEBUG !== undefined) console.error(new Date().toISOString(), msg) }
 

@@ -24,21 +24,21 @@ async function running (t: Test, opts: StartOptions = {}) {
 t.test('closes with Redis down', async (t) => {
   const { redis, resource } = await running(t)
   await redis.stop()
-  await eventually(async () => (await checks(resource.url)).redis === false, 'redis reported down')
+  await eventually(async () => (await checks(resource.url)).redis === false, 10_000) // redis reported down
   t.equal(await closeOutcome(async () => { await resource.app.close() }), 'closed')
 })
 
 t.test('closes with NATS down', async (t) => {
   const { nats, resource } = await running(t)
   await nats.stop()
-  await eventually(async () => (await checks(resource.url)).nats === false, 'nats reported down')
+  await eventually(async () => (await checks(resource.url)).nats === false, 10_000) // nats reported down
   t.equal(await closeOutcome(async () => { await resource.app.close() }), 'closed')
 })
 
 t.test('closes with Redis and NATS down', async (t) => {
   const { redis, nats, resource } = await running(t)
   await Promise.all([redis.stop(), nats.stop()])
-  await eventually(async () => { const c = await checks(resource.url); return c.redis === false && c.nats === false }, 'both reported down')
+  await eventually(async () => { const c = await checks(resource.url); return c.redis === false && c.nats === false }, 10_000) // both reported down
   t.equal(await closeOutcome(async () => { await resource.app.close() }), 'closed')
 })
 
@@ -56,10 +56,10 @@ t.test('closes while the JWKS never answers, and leaves no fetch open', async (t
   const nats = await ownNatsServer(t)
   // a fetch timeout far beyond the hang guard: only the close can end the fetch in flight
   const resource = await start(t, { noWait: true, config: { REDIS_URL: redis.url, NATS_URL: nats.url, JWKS_URL: jwks.url }, build: { jwks: { timeout: 120_000 } } })
-  await eventually(() => jwks.accepted() > 0, 'a JWKS fetch in flight')
+  await eventually(() => jwks.accepted() > 0, 10_000) // a JWKS fetch in flight
   t.equal(jwks.closed(), 0, 'the fetch waits for an answer')
   t.equal(await closeOutcome(async () => { await resource.app.close() }), 'closed')
-  await eventually(() => jwks.closed() > 0, 'the JWKS connection closed')
+  await eventually(() => jwks.closed() > 0, 10_000) // the JWKS connection closed
   t.pass('the fetch in flight was aborted')
 })
 
@@ -68,10 +68,10 @@ t.test('on SIGTERM the process exits 0 with Redis, NATS and the JWKS down', asyn
   const redis = await ownRedisServer(t)
   const nats = await ownNatsServer(t)
   const resource = await spawnService(t, 'resource', { REDIS_URL: redis.url, NATS_URL: nats.url, JWKS_URL: keys.url, ISSUER: 'http://auth.test' })
-  await eventually(async () => { const c = await checks(resource.url); return c.redis === true && c.nats === true }, 'redis and nats up')
+  await eventually(async () => { const c = await checks(resource.url); return c.redis === true && c.nats === true }, 10_000) // redis and nats up
   keys.down = true
   await Promise.all([redis.stop(), nats.stop()])
-  await eventually(async () => { const c = await checks(resource.url); return c.redis === false && c.nats === false }, 'both reported down')
+  await eventually(async () => { const c = await checks(resource.url); return c.redis === false && c.nats === false }, 10_000) // both reported down
   // close-with-grace exits 1 when the close outlives its 10 s delay
   t.equal(await resource.terminate(), 0, resource.output())
 })

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { connect } from 'nats'
 import { withDeadline } from '@ratchet/shared'
-import { call, eventually, freePort } from '../../services/auth/test/helpers.js'
+import { call, eventually, freePort } from '../support.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 

@@ -4,8 +4,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { browserOrigins, trustProxyOf, type AuthConfig } from '@ratchet/shared'
 import { docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds, serverTimeouts } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
-import { createKeyManager } from './keys/manager.js'
-import { startKeyRotation } from './keys/rotate.js'
+import natsPlugin from './plugins/nats.js'
+import keysPlugin from './plugins/keys.js'
 import { createJwt } from './tokens/jwt.js'
 import jwtPlugin from './plugins/jwt.js'
 import { createTokenService } from './tokens/service.js'
@@ -65,12 +65,10 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await app.register(securityPlugin, { origins: browserOrigins(config) })
   // the keys live in Redis: without it the service cannot sign, so it waits at boot
   await app.register(redisPlugin, { target: config, connect: 'boot' })
-  const redis = app.redis
-
-  const keys = await createKeyManager(config, redis, app.log, now)
-  app.addHook('onClose', async () => { keys.close() })
-  const rotation = startKeyRotation(config, redis, keys.reload, app.log, now)
-  app.addHook('onClose', async () => { rotation.stop() })
+  // NATS may come later: the outbox holds the events until it does
+  await app.register(natsPlugin, { servers: config.NATS_URL, name: 'ratchet-auth' })
+  await app.register(keysPlugin, { config, now })
+  const { redis, signingKeys: keys } = app
 
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
@@ -106,7 +104,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
 
   // Shared Signals: fed by its own durable consumer of the event stream
   const signals = createSignals({ config, redis, ring: keys.ring, registry: metrics.registry, log: app.log })
-  const events = await startEvents({ config, redis, sessions, users, log: app.log, handlers: [signals.feed] })
+  const events = await startEvents({ config, redis, nats: app.nats, sessions, users, log: app.log, handlers: [signals.feed] })
   app.addHook('onClose', async () => { await Promise.all([events.close(), signals.close()]) })
   signals.start()
 

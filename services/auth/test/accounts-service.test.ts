@@ -2,50 +2,25 @@
 // moves: the order in which sessions end, the events it records, the back-off.
 import t from 'tap'
 import argon2 from 'argon2'
-import Fastify from 'fastify'
 import { redisKeys } from '@ratchet/shared'
-import { createKeyManager } from '../src/keys/manager.js'
-import { createJwt } from '../src/tokens/jwt.js'
-import jwtPlugin from '../src/plugins/jwt.js'
-import { createTokenService } from '../src/tokens/service.js'
-import { createSessionStore } from '../src/stores/sessions.js'
 import { createUserStore } from '../src/stores/users.js'
-import { createOutbox } from '../src/stores/outbox.js'
 import { createPasswords } from '../src/passwords.js'
 import { createLoginBackoff } from '../src/stores/login-backoff.js'
 import { createAccountService } from '../src/accounts/service.js'
-import { decodeJwt, dropPrefix, testConfig, testRedis, uniqueEmail } from './helpers.js'
-
-type Test = { teardown: (fn: () => unknown) => void }
+import { decodeJwt, tokenFixture, uniqueEmail, type Test } from './helpers.js'
 
 const PASSWORD = 'the first password'
 const NEW_PASSWORD = 'the second password'
 const device = { userAgent: 'Test/1.0', ip: '192.0.2.1' }
 
 async function build (t: Test) {
-  const config = testConfig({ LOGIN_FREE_FAILURES: 2, LOGIN_BACKOFF_MAX: 60 })
-  const clock = { ms: Date.now(), now: () => clock.ms, advance: (ms: number) => { clock.ms += ms } }
-  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
-  t.teardown(async () => { redis.disconnect(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
-  // a logger that writes nothing
-  const log = Fastify({ logger: false }).log
-  const keys = await createKeyManager(config, redis, log, clock.now)
-  t.teardown(() => keys.close())
-  const sessions = createSessionStore(redis, config.REDIS_PREFIX)
+  const { config, clock, redis, log, sessions, outbox, tokens, events } = await tokenFixture(t, { LOGIN_FREE_FAILURES: 2, LOGIN_BACKOFF_MAX: 60 })
   const users = createUserStore(redis)
-  const outbox = createOutbox(redis)
   // stronger than the hashes made below with `weak`: "current parameters" is visible
   const params = { memoryCost: 19456, timeCost: 3, parallelism: 1 }
   const passwords = createPasswords(params, 2)
-  // the token service signs through @fastify/jwt's namespaces, which live on an app
-  const jwtApp = Fastify({ logger: false })
-  await jwtApp.register(jwtPlugin, { ring: keys.ring })
-  const jwt = createJwt(jwtApp.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
-  const tokens = createTokenService({ config, jwt, sessions, outbox, now: clock.now })
   const backoff = createLoginBackoff(redis, { free: config.LOGIN_FREE_FAILURES, maxMs: config.LOGIN_BACKOFF_MAX * 1000, ttlMs: config.LOGIN_FAILURE_TTL * 1000 })
   const accounts = createAccountService({ users, passwords, tokens, outbox, backoff, now: clock.now, log: () => log })
-  /** The events recorded for the relay, oldest first. */
-  const events = async (): Promise<Array<Record<string, any>>> => (await redis.xrange(outbox.key, '-', '+')).map(([, f]: [string, string[]]) => ({ type: f[1], ...JSON.parse(f[3] ?? '{}') }))
   return { accounts, tokens, users, sessions, redis, clock, backoff, events, params, prefix: config.REDIS_PREFIX }
 }
 

@@ -2,8 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from 'nats'
 import { subjects } from '@ratchet/shared'
-import { call, eventually, startAuth } from './helpers.js'
-import { dropStream, natsClient, ownNatsServer, sessionExists, signUp, startReady } from './events-helpers.js'
+import { call, dropStream, eventually, natsClient, ownNatsServer, sessionExists, signUp, startAuth, startReady } from './helpers.js'
 import { consumerDrift, REVOKER_DURABLE } from '../src/events/consumer.js'
 
 // The auth service's durable consumer can be deleted or replaced behind its back (by

@@ -1,72 +1,25 @@
-import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
-import { Redis, type RedisOptions } from 'ioredis'
-import { AuthEnv, loadConfig, logRedisErrors, withDeadline, type AuthConfig } from '@ratchet/shared'
+// The auth service's test helpers: the ones every workspace shares (shared/test/helpers.ts),
+// and starting the service, its event stream and its sessions.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import { connect } from 'nats'
+import { AuthEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
+import { createKeyManager } from '../src/keys/manager.js'
+import jwtPlugin from '../src/plugins/jwt.js'
+import { createJwt } from '../src/tokens/jwt.js'
+import { createTokenService, type TokenServiceDeps } from '../src/tokens/service.js'
+import { createSessionStore } from '../src/stores/sessions.js'
+import { createOutbox } from '../src/stores/outbox.js'
+import { call, dependencyEnv, dropPrefix, eventually, freePort, isolation, testRedis, type Test } from '../../../shared/test/helpers.js'
 
-type Test = { teardown: (fn: () => unknown) => void }
-
-/** A unique key prefix, stream and subject prefix, so tests never see each other's data. */
-export function isolation (): Pick<AuthConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'> {
-  const id = randomBytes(5).toString('hex')
-  return { REDIS_PREFIX: `test:${id}:`, NATS_STREAM: `TEST_${id}`, NATS_SUBJECT_PREFIX: `test_${id}` }
-}
-
-/**
- * Where this test run's Redis and NATS are: `npm test` sets REDIS_URL and NATS_URL (to
- * containers it started, when nothing answered at the defaults); unset, the defaults.
- * Nothing else is read from the environment, so a developer's settings do not leak in.
- */
-export function dependencyEnv (): { REDIS_URL?: string, NATS_URL?: string } {
-  return { REDIS_URL: process.env.REDIS_URL, NATS_URL: process.env.NATS_URL }
-}
+export * from '../../../shared/test/helpers.js'
 
 export function testConfig (overrides: Partial<AuthConfig> = {}): AuthConfig {
   return loadConfig(AuthEnv, dependencyEnv(), { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, RATE_LIMITS: 'off', ...overrides })
-}
-
-/** Where a test's own clients report a lost connection: a TAP comment, so it never breaks the output. */
-export const testLog = {
-  warn: (obj: object, msg: string) => { console.error(`# ${msg}: ${(obj as { reason?: string }).reason ?? ''}`) },
-  info: () => {}
-}
-
-/**
- * A Redis client for a test's own reads and writes, with an error listener as every
- * client has: a lost connection is logged once, and ioredis reconnects.
- */
-export function testRedis (url: string, options: RedisOptions = {}): Redis {
-  return logRedisErrors(new Redis(url, options), testLog, `Redis at ${url} (a test's client)`)
-}
-
-/** Deletes every key under a prefix (test clean-up). */
-export async function dropPrefix (redisUrl: string, prefix: string): Promise<void> {
-  // one attempt, no retries: a test that stopped its own Redis has nothing to drop
-  // (and a run killed mid-way is cleaned up by age at the next run's start)
-  const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 2000 })
-  redis.on('error', () => {})
-  try {
-    if (!await withDeadline(redis.connect().then(() => true), 2000, false)) return
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
-  }
-}
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address()
-      srv.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
-    })
-    srv.on('error', reject)
-  })
 }
 
 export interface Started { url: string, config: AuthConfig, close: () => Promise<void>, app: Awaited<ReturnType<typeof buildApp>> }
@@ -90,38 +43,104 @@ export async function startAuthAtIssuer (t: Test, overrides: Partial<AuthConfig>
   return await startAuth(t, { ...overrides, PORT: port, ISSUER: `http://127.0.0.1:${port}` }, opts)
 }
 
-export interface JsonResponse<T = Record<string, unknown>> { status: number, headers: Headers, body: T }
-
-/** A real HTTP call; the body is parsed as JSON when there is one. */
-export async function call<T = Record<string, any>> (url: string, init: { method?: string, body?: unknown, token?: string, headers?: Record<string, string> } = {}): Promise<JsonResponse<T>> {
-  const headers: Record<string, string> = { ...init.headers }
-  if (init.body !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json'
-  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`
-  const res = await fetch(url, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers,
-    body: init.body === undefined ? undefined : typeof init.body === 'string' ? init.body : JSON.stringify(init.body)
-  })
-  const text = await res.text()
-  return { status: res.status, headers: res.headers, body: (text === '' ? undefined : JSON.parse(text)) as T }
+/**
+ * The token service on its own, against the real Redis under the test's own prefix, with
+ * a clock the test moves (`clock.advance`): what a direct test of the token policy, or of
+ * a service built on it, starts from. Redis' own TTLs do not follow the clock.
+ */
+export async function tokenFixture (t: Test, overrides: Partial<AuthConfig> = {}, hooks: Pick<TokenServiceDeps, 'onSecurityEvent' | 'onRefresh'> = {}) {
+  const config = testConfig(overrides)
+  const clock = { ms: Date.now(), now: () => clock.ms, advance: (ms: number) => { clock.ms += ms } }
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  t.teardown(async () => { redis.disconnect(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
+  // a logger that writes nothing
+  const log = Fastify({ logger: false }).log
+  const keys = await createKeyManager(config, redis, log, clock.now)
+  t.teardown(() => keys.close())
+  const sessions = createSessionStore(redis, config.REDIS_PREFIX)
+  const outbox = createOutbox(redis)
+  // the token service signs through @fastify/jwt's namespaces, which live on an app
+  const jwtApp = Fastify({ logger: false })
+  await jwtApp.register(jwtPlugin, { ring: keys.ring })
+  const jwt = createJwt(jwtApp.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
+  const tokens = createTokenService({ config, jwt, sessions, outbox, now: clock.now, ...hooks })
+  /** The events recorded for the relay, oldest first. */
+  const events = async (): Promise<Array<Record<string, any>>> => (await redis.xrange(outbox.key, '-', '+')).map(([, f]: [string, string[]]) => ({ type: f[1], ...JSON.parse(f[3] ?? '{}') }))
+  return { config, clock, redis, log, sessions, outbox, tokens, events }
 }
 
-export function uniqueEmail (): string {
-  return `user-${randomBytes(6).toString('hex')}@example.com`
-}
-
-/** Polls `check` until it returns a value or the deadline passes. */
-export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000, intervalMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('condition not met before the deadline')
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+/** Deletes the test's stream (only tests do this; no service ever deletes it). */
+export async function dropStream (servers: string, stream: string): Promise<void> {
+  const nc = await connect({ servers, timeout: 2000 }).catch(() => undefined)
+  if (nc === undefined) return
+  try {
+    const jsm = await nc.jetstreamManager()
+    await jsm.streams.delete(stream).catch(() => false)
+  } finally {
+    await nc.close()
   }
 }
 
-export function decodeJwt (token: string): { header: Record<string, any>, payload: Record<string, any> } {
-  const [h, p] = token.split('.')
-  return { header: JSON.parse(Buffer.from(h ?? '', 'base64url').toString()), payload: JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) }
+/** Starts the auth service, waits until it is ready (NATS connected, stream in place), drops the stream at teardown. */
+export async function startReady (t: Test, overrides: Partial<AuthConfig> = {}): Promise<Started> {
+  const started = await startAuth(t, overrides)
+  t.teardown(async () => { await dropStream(started.config.NATS_URL, started.config.NATS_STREAM) })
+  await eventually(async () => (await call(`${started.url}/health/ready`)).status === 200 || undefined, 10000)
+  return started
+}
+
+/** A session: signs a new user up and returns its tokens and ids. */
+export async function signUp (url: string): Promise<{ access: string, refresh: string, sub: string, sid: string, email: string, password: string }> {
+  const email = `user-${Math.random().toString(16).slice(2)}@example.com`
+  const password = 'correct horse battery'
+  const res = await call(`${url}/v1/signup`, { body: { email, password } })
+  if (res.status !== 201) throw new Error(`signup failed: ${res.status}`)
+  return { ...tokensOf(res.body), email, password }
+}
+
+export async function logIn (url: string, email: string, password: string): Promise<{ access: string, refresh: string, sub: string, sid: string }> {
+  const res = await call(`${url}/v1/login`, { body: { email, password } })
+  if (res.status !== 200) throw new Error(`login failed: ${res.status}`)
+  return tokensOf(res.body)
+}
+
+function tokensOf (body: Record<string, any>): { access: string, refresh: string, sub: string, sid: string } {
+  const payload = JSON.parse(Buffer.from(String(body.access_token).split('.')[1] ?? '', 'base64url').toString())
+  return { access: body.access_token, refresh: body.refresh_token, sub: payload.sub, sid: payload.sid }
+}
+
+/** Whether the session is still stored (read straight from Redis, so polling changes nothing). */
+export async function sessionExists (config: AuthConfig, sub: string, sid: string): Promise<boolean> {
+  const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
+  try {
+    return (await redis.exists(redisKeys.session(sub, sid))) === 1
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** A nats-server of the test's own, which the test may stop and start again on the same port and store. */
+export async function ownNatsServer (t: Test): Promise<{ url: string, start: () => Promise<void>, stop: () => Promise<void> }> {
+  const port = await freePort()
+  const dir = await mkdtemp(join(tmpdir(), 'ratchet-nats-'))
+  const url = `nats://127.0.0.1:${port}`
+  let proc: ChildProcess | undefined
+  async function start (): Promise<void> {
+    proc = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+    await eventually(async () => {
+      const nc = await connect({ servers: url, timeout: 500 }).catch(() => undefined)
+      if (nc === undefined) return undefined
+      await nc.close()
+      return true
+    }, 10000, 50)
+  }
+  async function stop (): Promise<void> {
+    const p = proc
+    proc = undefined
+    if (p === undefined || p.exitCode !== null) return
+    await new Promise((resolve) => { p.once('exit', resolve); p.kill('SIGKILL') })
+  }
+  t.teardown(async () => { await stop(); await rm(dir, { recursive: true, force: true }) })
+  await start()
+  return { url, start, stop }
 }

@@ -1,30 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, freePort, startAuth, testConfig, uniqueEmail } from './helpers.js'
-import { startReady } from './events-helpers.js'
-
-/** The value of one sample in Prometheus text, or undefined when the series is absent. */
-function sample (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`)
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (m === null || m[1] !== name) continue
-    const have = (m[2] ?? '').split(',').filter((s) => s !== '')
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3])
-  }
-  return undefined
-}
-
-async function scrape (url: string): Promise<string> {
-  const res = await fetch(`${url}/metrics`)
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
-  return await res.text()
-}
-
-/** How much each series grew between two scrapes (other tests share the app: compare deltas). */
-function delta (before: string, after: string, name: string, labels: Record<string, string> = {}): number {
-  return (sample(after, name, labels) ?? 0) - (sample(before, name, labels) ?? 0)
-}
+import { call, delta, eventually, freePort, sample, scrape, startAuth, startReady, testConfig, uniqueEmail } from './helpers.js'
 
 async function signup (url: string, email = uniqueEmail(), password = 'metrics-password') {
   const res = await call(`${url}/v1/signup`, { body: { email, password } })

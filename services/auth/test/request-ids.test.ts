@@ -1,7 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { call, startAuth, uniqueEmail } from './helpers.js'
-import { dropStream } from './events-helpers.js'
+import { call, dropStream, startAuth, uniqueEmail } from './helpers.js'
 import { redactPaths } from '../src/app.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/

@@ -4,8 +4,7 @@ import { Redis } from 'ioredis'
 import { StringCodec } from 'nats'
 import { redisKeys } from '@ratchet/shared'
 import { createSessionStore } from '../src/stores/sessions.js'
-import { call, decodeJwt, eventually, freePort, startAuth, testRedis, uniqueEmail } from './helpers.js'
-import { natsClient, startReady } from './events-helpers.js'
+import { call, decodeJwt, eventually, freePort, natsClient, startAuth, startReady, testRedis, uniqueEmail } from './helpers.js'
 
 const password = 'bounded-sessions'
 

@@ -60,7 +60,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     cors: { origins: browserOrigins(config), credentials: false, methods: ['GET', 'POST', 'DELETE'], allowedHeaders: ['authorization', 'content-type', 'dpop'], exposedHeaders: ['www-authenticate', 'retry-after', 'dpop-nonce'], maxAge: 600 }
   })
   await app.register(redisPlugin, { target: config, connect: 'background' })
-  await app.register(natsPlugin, { url: config.NATS_URL, ...retry })
+  await app.register(natsPlugin, { servers: config.NATS_URL, name: 'ratchet-resource', retryMs: opts.retryInterval ?? 1000 })
   await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, leewaySeconds: config.CLOCK_LEEWAY, ...retry })
   await app.register(deletionsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX })
@@ -70,7 +70,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     dpop: { algs: dpopAlgsOf(config), maxAge: config.DPOP_PROOF_MAX_AGE, publicUrl: config.PUBLIC_URL, replayCacheSize: config.DPOP_REPLAY_CACHE_SIZE }
   })
   // a key that left the JWKS may have been compromised: forget what it verified
-  app.keys.onKeysRemoved = () => app.tokens.clearCache()
+  app.keys.onKeysRemoved = () => app.verifier.clearCache()
 
   // before the routes: both read them as they are added (docs first, so /metrics is documented too)
   await app.register(docs, {
@@ -79,13 +79,13 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
     description: 'A protected resource: verifies the auth service\'s access tokens on its own (JWKS) and rejects revoked sessions at once. Bearer errors follow RFC 6750.'
   })
   const metrics = createAppMetrics()
-  registerResourceMetrics(metrics.registry, { keys: app.keys, verifier: app.tokens, revocations: app.revocations, follower: app.revocationFollower })
+  registerResourceMetrics(metrics.registry, { keys: app.keys, verifier: app.verifier, revocations: app.revocations, follower: app.revocationFollower })
   await app.register(metricsRoute, { metrics, token: config.METRICS_TOKEN })
   await app.register(healthRoutes, {
     summary: 'Ready: Redis, NATS, the JWKS keys and the replayed revocations in place (503 names what is missing)',
     checks: [
       { name: 'redis', missing: 'Redis is not connected', ready: () => app.redis.status === 'ready' },
-      { name: 'nats', missing: 'NATS is not connected', ready: () => app.nats.connected },
+      { name: 'nats', missing: 'NATS is not connected', ready: () => app.nats.connected() },
       { name: 'keys', missing: 'no signing keys loaded from the JWKS', ready: () => app.keys.size > 0 },
       { name: 'revocations', missing: 'revocations not replayed yet', ready: () => app.revocationFollower.caughtUp }
     ]

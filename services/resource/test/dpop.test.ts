@@ -44,10 +44,10 @@ t.test('a bound token with a valid proof is served, a fresh proof each request',
 t.test('the verified-token cache still applies, the proof is checked every time', async (t) => {
   const b = await bound(t)
   t.equal((await withProof(b, '/v1/me')).status, 200)
-  const hits = b.s.app.tokens.cacheHits
+  const hits = b.s.app.verifier.cacheHits
   const p = proof(b.key, { htm: 'GET', htu: `${b.s.url}/v1/me`, accessToken: b.token })
   t.equal((await withProof(b, '/v1/me', { dpop: p })).status, 200)
-  t.equal(b.s.app.tokens.cacheHits, hits + 1, 'the token came from the cache')
+  t.equal(b.s.app.verifier.cacheHits, hits + 1, 'the token came from the cache')
   refusedProof(t, await withProof(b, '/v1/me', { dpop: p }), /used before/)
   refusedProof(t, await withProof(b, '/v1/me', { dpop: null }), /proof is required/)
 })

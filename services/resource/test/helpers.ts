@@ -1,12 +1,14 @@
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign as cryptoSign, constants, type KeyObject } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
 import { connect, type NatsConnection } from 'nats'
-import { loadConfig, ResourceEnv, withDeadline, type ResourceConfig } from '@ratchet/shared'
+import { loadConfig, ResourceEnv, type ResourceConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
+import { dependencyEnv, dropPrefix, eventually, isolation, natsClient, type Test } from '../../../shared/test/helpers.js'
 
-type Test = { teardown: (fn: () => unknown) => void }
+// The resource service's test helpers: the ones every workspace shares (shared/test/helpers.ts),
+// and test keys and tokens, a JWKS server, the event stream, and starting the service.
+export * from '../../../shared/test/helpers.js'
 
 export type Alg = 'ES256' | 'EdDSA' | 'PS256'
 
@@ -75,24 +77,6 @@ export async function startJwks (t: Test, keys: TestKey[] = [generateKey()]): Pr
   return jwks
 }
 
-/** Where this test run's Redis and NATS are (`npm test` sets them; unset: the defaults); nothing else is read from the environment. */
-export function dependencyEnv (): { REDIS_URL?: string, NATS_URL?: string } {
-  return { REDIS_URL: process.env.REDIS_URL, NATS_URL: process.env.NATS_URL }
-}
-
-/** A unique key prefix, stream and subject prefix, so tests never see each other's data. */
-export function isolation (): Pick<ResourceConfig, 'REDIS_PREFIX' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'> {
-  const id = randomBytes(5).toString('hex')
-  return { REDIS_PREFIX: `test:res-${id}:`, NATS_STREAM: `TEST_RES_${id}`, NATS_SUBJECT_PREFIX: `test_res_${id}` }
-}
-
-/** A plain NATS client, as another service (or the auth service) would use. */
-export async function natsClient (t: Test, url = process.env.NATS_URL || 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
-  const nc = await connect({ servers: url })
-  t.teardown(() => nc.close())
-  return nc
-}
-
 /** Creates the event stream the way the auth service does (the resource service never does), deleted at teardown. */
 export async function createStream (t: Test, nc: NatsConnection, config: Pick<ResourceConfig, 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX'>): Promise<void> {
   const jsm = await nc.jetstreamManager()
@@ -147,45 +131,9 @@ export async function start (t: Test, opts: StartOptions = {}): Promise<Started>
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-  if (opts.noWait !== true) await eventually(async () => (await fetch(`${url}/health/ready`)).status === 200, 'service ready')
+  if (opts.noWait !== true) await eventually(async () => (await fetch(`${url}/health/ready`)).status === 200, 10_000)
   const key = jwks.keys[0]!
   const token = (over: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
     signWith(key, { alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header }, claims(config, over))
   return { app, url, config, jwks, key, nc, token }
-}
-
-/** Deletes every key under a prefix (test clean-up); one attempt: a test that stopped its own Redis has nothing to drop. */
-async function dropPrefix (redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000, commandTimeout: 2000 })
-  redis.on('error', () => {})
-  try {
-    if (!await withDeadline(redis.connect().then(() => true), 2000, false)) return
-    const keys = await redis.keys(`${prefix}*`)
-    if (keys.length > 0) await redis.del(...keys)
-  } finally {
-    redis.disconnect()
-  }
-}
-
-/** Polls until `check` holds, failing after a deadline (no sleeping for a fixed time). */
-export async function eventually (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-export interface Res { status: number, headers: Headers, body: any } // any: tests read response bodies loosely, t.match checks their shape
-
-/** An HTTP call through a real socket. */
-export async function call (url: string, opts: { method?: string, token?: string, authorization?: string, body?: unknown } = {}): Promise<Res> {
-  const headers: Record<string, string> = {}
-  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
-  if (opts.authorization !== undefined) headers.authorization = opts.authorization
-  if (opts.body !== undefined) headers['content-type'] = 'application/json'
-  const res = await fetch(url, { method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'), headers, ...(opts.body !== undefined ? { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) } : {}) })
-  const text = await res.text()
-  return { status: res.status, headers: res.headers, body: text === '' ? null : JSON.parse(text) }
 }

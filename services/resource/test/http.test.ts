@@ -1,8 +1,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { parseBearerChallenge } from '@ratchet/shared'
-import { call, eventually, start } from './helpers.js'
+import { call, eventually, freePort, start } from './helpers.js'
 
 t.test('a request without credentials gets 401 with a challenge and no error code', async (t) => {
   const s = await start(t)
@@ -89,15 +88,6 @@ t.test('unknown routes get 404 in the one error shape', async (t) => {
   t.match(res.body, { statusCode: 404, code: 'RATCHET_NOT_FOUND', error: 'Not Found' })
 })
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
 t.test('Redis going away gives 503 on notes and not-ready, and the service recovers when it returns', async (t) => {
   const port = await freePort()
   const startRedis = () => {
@@ -110,7 +100,7 @@ t.test('Redis going away gives 503 on notes and not-ready, and the service recov
   const token = s.token()
   t.equal((await call(`${s.url}/v1/notes`, { token, body: { text: 'before' } })).status, 201)
   redis.kill()
-  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 503, 'not ready without Redis')
+  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 503, 10_000) // not ready without Redis
   t.match((await call(`${s.url}/health/ready`)).body, { message: /Redis/ })
   const down = await call(`${s.url}/v1/notes`, { token })
   t.equal(down.status, 503)
@@ -119,6 +109,6 @@ t.test('Redis going away gives 503 on notes and not-ready, and the service recov
   t.equal((await call(`${s.url}/v1/notes`, { token, body: { text: 'during' } })).status, 503)
   t.equal((await call(`${s.url}/v1/me`, { token })).status, 200, 'routes that need no Redis keep working')
   redis = startRedis()
-  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 'ready again')
+  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 10_000) // ready again
   t.equal((await call(`${s.url}/v1/notes`, { token, body: { text: 'after' } })).status, 201)
 })

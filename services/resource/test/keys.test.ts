@@ -27,7 +27,7 @@ t.test('the service starts while the JWKS is unreachable, is not ready, and beco
   const jwks = await startJwks(t)
   jwks.down = true
   const s = await start(t, { jwks, noWait: true })
-  await eventually(() => jwks.fetches >= 2, 'a retry')
+  await eventually(() => jwks.fetches >= 2, 10_000) // a retry
   const ready = await call(`${s.url}/health/ready`)
   t.equal(ready.status, 503)
   t.match(ready.body, { code: 'RATCHET_NOT_READY', message: /signing keys/ })
@@ -36,7 +36,7 @@ t.test('the service starts while the JWKS is unreachable, is not ready, and beco
   t.match(res.body, { code: 'RATCHET_DEPENDENCY_UNAVAILABLE', message: /JWKS/ })
   t.equal((await call(`${s.url}/health/live`)).status, 200)
   jwks.down = false
-  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 'ready once keys load')
+  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 10_000) // ready once keys load
   t.equal((await call(`${s.url}/v1/me`, { token: s.token() })).status, 200)
 })
 

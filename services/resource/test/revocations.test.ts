@@ -3,10 +3,9 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createServer } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { parseBearerChallenge } from '@ratchet/shared'
-import { call, createStream, dependencyEnv, eventually, isolation, natsClient, nowSec, publish, start } from './helpers.js'
+import { call, createStream, dependencyEnv, eventually, freePort, isolation, natsClient, nowSec, publish, start } from './helpers.js'
 
 const sessionRevoked = (sid: string, sub = 'someone') => ({ id: randomUUID(), sid, sub, reason: 'logout', at: Date.now() / 1000 })
 const userRevoked = (sub: string, before: number) => ({ id: randomUUID(), sub, before, reason: 'logout_all', at: Date.now() / 1000 })
@@ -20,7 +19,7 @@ t.test('a session.revoked event from a plain NATS client revokes that session\'s
   t.equal((await call(`${s.url}/v1/me`, { token })).status, 200, 'verified and cached')
   const sent = performance.now()
   await publish(s.nc, s.config, 'session.revoked', sessionRevoked('sid-a'))
-  await eventually(async () => (await call(`${s.url}/v1/me`, { token })).status === 401, 'the token to be rejected')
+  await eventually(async () => (await call(`${s.url}/v1/me`, { token })).status === 401, 10_000) // the token to be rejected
   t.comment(`event published → token rejected within ${(performance.now() - sent).toFixed(1)} ms`)
   const res = await call(`${s.url}/v1/me`, { token })
   t.equal(revokedDescription(res), 'The access token was revoked')
@@ -36,7 +35,7 @@ t.test('user.revoked ends every session that started before it, but not a newer 
   const otherUser = s.token({ sub: 'u2', sid: 'x', auth_time: before - 10 })
   t.equal((await call(`${s.url}/v1/me`, { token: older })).status, 200)
   await publish(s.nc, s.config, 'user.revoked', userRevoked('u1', before))
-  await eventually(async () => (await call(`${s.url}/v1/me`, { token: older })).status === 401, 'the older session to be rejected')
+  await eventually(async () => (await call(`${s.url}/v1/me`, { token: older })).status === 401, 10_000) // the older session to be rejected
   t.equal(revokedDescription(await call(`${s.url}/v1/me`, { token: older })), 'The access token was revoked')
   t.equal((await call(`${s.url}/v1/me`, { token: newer })).status, 200, 'a login at `before` is not caught')
   t.equal((await call(`${s.url}/v1/me`, { token: otherUser })).status, 200)
@@ -61,7 +60,7 @@ t.test('events older than an access token\'s lifetime are not replayed', async (
   await createStream(t, nc, iso)
   await publish(nc, iso, 'session.revoked', sessionRevoked('ancient'))
   const published = Date.now()
-  await eventually(() => Date.now() > published + 1500, 'the event to age past the window')
+  await eventually(() => Date.now() > published + 1500, 10_000) // the event to age past the window
   const s = await start(t, { config: { ...iso, ACCESS_TOKEN_TTL: 1, CLOCK_LEEWAY: 0 }, noStream: true })
   t.equal(s.app.revocationFollower.applied, 0)
   t.equal((await call(`${s.url}/v1/me`, { token: s.token({ sid: 'ancient', exp: nowSec() + 60 }) })).status, 200)
@@ -74,7 +73,7 @@ t.test('malformed events are logged and skipped; the ones after them still apply
   await publish(s.nc, s.config, 'user.revoked', { id: 'x', sub: 'y', before: 'yesterday', reason: 'logout_all', at: 1 })
   await publish(s.nc, s.config, 'something.else', { hello: 'world' })
   await publish(s.nc, s.config, 'session.revoked', sessionRevoked('after-garbage'))
-  await eventually(() => s.app.revocationFollower.applied === 1, 'the good event to apply')
+  await eventually(() => s.app.revocationFollower.applied === 1, 10_000) // the good event to apply
   t.equal(s.app.revocationFollower.skipped, 3)
   t.equal((await call(`${s.url}/v1/me`, { token: s.token({ sid: 'after-garbage' }) })).status, 401)
   t.equal((await call(`${s.url}/health/ready`)).status, 200)
@@ -82,7 +81,7 @@ t.test('malformed events are logged and skipped; the ones after them still apply
 
 t.test('the service waits for the stream: not ready and refusing tokens until it exists and is replayed', async (t) => {
   const s = await start(t, { noStream: true, noWait: true })
-  await eventually(() => s.app.keys.size > 0, 'keys')
+  await eventually(() => s.app.keys.size > 0, 10_000) // keys
   const ready = await call(`${s.url}/health/ready`)
   t.equal(ready.status, 503)
   t.match(ready.body, { code: 'RATCHET_NOT_READY', message: /revocations/ })
@@ -90,20 +89,11 @@ t.test('the service waits for the stream: not ready and refusing tokens until it
   t.equal(res.status, 503)
   t.match(res.body, { code: 'RATCHET_NOT_READY' })
   await createStream(t, s.nc, s.config)
-  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 'ready once the stream exists')
+  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 10_000) // ready once the stream exists
   t.equal((await call(`${s.url}/v1/me`, { token: s.token() })).status, 200)
   const jsm = await s.nc.jetstreamManager()
   t.ok(await jsm.streams.info(s.config.NATS_STREAM), 'the stream is the one we created; the service made none')
 })
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 t.test('after NATS restarts the service reconnects, is ready again, and applies new events', async (t) => {
   const port = await freePort()
@@ -112,16 +102,16 @@ t.test('after NATS restarts the service reconnects, is ready again, and applies 
   let server = startNats()
   t.teardown(() => { server.kill(); rmSync(dir, { recursive: true, force: true }) })
   const url = `nats://127.0.0.1:${port}`
-  await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 'the extra nats-server')
+  await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 10_000) // the extra nats-server
   const s = await start(t, { config: { NATS_URL: url } })
   server.kill()
-  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 503, 'not ready without NATS')
+  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 503, 10_000) // not ready without NATS
   t.match((await call(`${s.url}/health/ready`)).body, { message: /NATS/ })
   server = startNats()
-  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 'ready again', 20_000)
+  await eventually(async () => (await call(`${s.url}/health/ready`)).status === 200, 20_000) // ready again
   const nc = await natsClient(t, url)
   await publish(nc, s.config, 'session.revoked', sessionRevoked('after-restart'))
-  await eventually(async () => (await call(`${s.url}/v1/me`, { token: s.token({ sid: 'after-restart' }) })).status === 401, 'the new event to apply', 60_000)
+  await eventually(async () => (await call(`${s.url}/v1/me`, { token: s.token({ sid: 'after-restart' }) })).status === 401, 60_000) // the new event to apply
 })
 
 t.test('the service starts without NATS, is not ready, closes cleanly, and catches up once NATS appears', async (t) => {
@@ -142,7 +132,7 @@ t.test('the service starts without NATS, is not ready, closes cleanly, and catch
 
   const server = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
   t.teardown(() => { server.kill() })
-  await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 'the extra nats-server')
+  await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 10_000) // the extra nats-server
   const s = await start(t, { config: { NATS_URL: url } })
   t.equal((await call(`${s.url}/health/ready`)).status, 200)
 })

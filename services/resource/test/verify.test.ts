@@ -1,12 +1,12 @@
 import t, { type Test } from 'tap'
 import { EXPIRED_TOKEN_DESCRIPTION, parseBearerChallenge } from '@ratchet/shared'
-import { call, claims, eventually, generateKey, nowSec, signHs256, signWith, start, startJwks, type Res } from './helpers.js'
+import { call, claims, eventually, generateKey, nowSec, signHs256, signWith, start, startJwks, type JsonResponse } from './helpers.js'
 
-function challenge (res: Res): Record<string, string> {
+function challenge (res: JsonResponse): Record<string, string> {
   return parseBearerChallenge(res.headers.get('www-authenticate') ?? '') ?? {}
 }
 
-async function rejected (t: Test, res: Res, description: RegExp | string): Promise<void> {
+async function rejected (t: Test, res: JsonResponse, description: RegExp | string): Promise<void> {
   t.equal(res.status, 401)
   t.match(challenge(res), { realm: 'ratchet', error: 'invalid_token', error_description: description })
   t.match(res.body, { statusCode: 401, code: 'RATCHET_INVALID_ACCESS_TOKEN', error: 'Unauthorized' })
@@ -144,16 +144,16 @@ t.test('a token verified once is served from the cache and still expires', async
   const exp = nowSec() + 2
   const token = s.token({ exp })
   t.equal((await call(`${s.url}/v1/me`, { token })).status, 200)
-  t.equal(s.app.tokens.cacheSize, 1)
+  t.equal(s.app.verifier.cacheSize, 1)
   t.equal((await call(`${s.url}/v1/me`, { token })).status, 200)
   // once exp passes, the cached entry must not be used
-  let last: Res | undefined
-  await eventually(async () => (last = await call(`${s.url}/v1/me`, { token })).status !== 200, 'the cached token to expire')
+  let last: JsonResponse | undefined
+  await eventually(async () => (last = await call(`${s.url}/v1/me`, { token })).status !== 200, 10_000) // the cached token to expire
   await rejected(t, last!, EXPIRED_TOKEN_DESCRIPTION)
 })
 
 t.test('the verification cache is bounded by VERIFY_CACHE_SIZE', async (t) => {
   const s = await start(t, { config: { VERIFY_CACHE_SIZE: 3 } })
   for (let i = 0; i < 5; i++) t.equal((await call(`${s.url}/v1/me`, { token: s.token() })).status, 200)
-  t.equal(s.app.tokens.cacheSize, 3)
+  t.equal(s.app.verifier.cacheSize, 3)
 })

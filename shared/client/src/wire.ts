@@ -2,7 +2,9 @@
  * The few pieces of the auth service's wire format the client reads. They are
  * restated here rather than imported from @ratchet/shared, so that the client
  * stays a package of its own with no runtime dependencies; the services' tests
- * pin the same strings on their side.
+ * pin the same strings on their side. So `duplicates` pairs TokenResponse with
+ * shared/src/tokens.ts and parseBearerChallenge with shared/src/bearer.ts on
+ * purpose: two copies, not one shared by a dependency.
  */
 
 /** A token response (RFC 6749 §5.1); `refresh_token` is absent in cookie mode. */

@@ -1,6 +1,6 @@
-import { AckPolicy, DeliverPolicy, nanos, ReplayPolicy, type ConsumerConfig, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError } from 'nats'
+import { AckPolicy, DeliverPolicy, nanos, ReplayPolicy, type ConsumerConfig, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { clampEventTimes, CLOSE_STEP_MS, parseEvent, storedAtMs, withDeadline, type RatchetEvent } from '@ratchet/shared'
+import { clampEventTimes, createConsumeLoop, parseEvent, storedAtMs, type RatchetEvent, type Subscription } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
@@ -123,15 +123,10 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
   const retryDelayMs = opts.retryDelayMs ?? 2000
   const watchIntervalMs = opts.watchIntervalMs ?? WATCH_INTERVAL_MS
   const filter = `${opts.prefix}.events.>`
-  // an object, not a let: loops read it after awaits, and lint can see it changes
-  const state = { stopped: false }
   // whether this process has seen its durable on the server: a missing one is then news
   const seen = { once: false }
-  // resolves on stop, so no wait (for NATS, for a retry) outlives the subsystem
-  let signalStop = (): void => {}
-  const stopping = new Promise<undefined>((resolve) => { signalStop = () => resolve(undefined) })
-  let messages: ConsumerMessages | undefined
-  let done: Promise<void> | undefined
+  // set once the loop stops: the watchdog then asks nothing more
+  const state = { stopped: false }
 
   /** 'ok' when the durable on the server is ours; otherwise what was wrong with it. */
   async function check (jsm: JetStreamManager): Promise<'ok' | 'missing' | string[]> {
@@ -144,7 +139,8 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
     }
   }
 
-  async function ensureConsumer (jsm: JetStreamManager): Promise<void> {
+  async function ensureConsumer (nc: NatsConnection): Promise<void> {
+    const jsm = await nc.jetstreamManager()
     const found = await check(jsm)
     if (found === 'ok') { seen.once = true; return }
     const config = durableConfig(durable, filter)
@@ -166,19 +162,26 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
   }
 
   /** Ends the subscription (the loop then repairs the durable) once the server's durable is not ours. */
-  function watch (jsm: JetStreamManager, iter: ConsumerMessages): NodeJS.Timeout {
+  function watch (nc: NatsConnection, iter: Subscription<JsMsg>): () => void {
     let asking = false
+    // kept between ticks: each jetstreamManager() first asks the server for its API info
+    let jsm: Promise<JetStreamManager> | undefined
     const timer = setInterval(() => {
       if (asking || state.stopped) return
       asking = true
-      check(jsm)
+      jsm ??= nc.jetstreamManager()
+      jsm.then(check)
         .then((found) => { if (found !== 'ok' && !state.stopped) iter.stop() })
         // NATS away or slow: the reconnect restarts the subscription, which checks again
-        .catch(() => {})
+        .catch(() => { jsm = undefined })
         .finally(() => { asking = false })
     }, watchIntervalMs)
     timer.unref()
-    return timer
+    return () => { clearInterval(timer) }
+  }
+
+  function onFailure (err: Error): void {
+    opts.log.warn({ consumer: durable, reason: err.message }, 'cannot consume events; retrying')
   }
 
   async function handle (m: JsMsg): Promise<void> {
@@ -203,45 +206,15 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
     m.ack()
   }
 
-  async function run (): Promise<void> {
-    let failures = 0
-    while (!state.stopped) {
-      try {
-        const nc = await Promise.race([opts.whenConnected(), stopping])
-        if (nc === undefined || state.stopped) return
-        // one manager for the check and the watchdog: each jetstreamManager() first asks for the API info
-        const jsm = await nc.jetstreamManager()
-        await ensureConsumer(jsm)
-        const consumer = await nc.jetstream().consumers.get(opts.stream, durable)
-        const iter = await consumer.consume({ max_messages: 100 })
-        messages = iter
-        if (state.stopped) { iter.stop(); return }
-        failures = 0
-        const watchdog = watch(jsm, iter)
-        try {
-          for await (const m of iter) await handle(m)
-        } finally {
-          clearInterval(watchdog)
-        }
-      } catch (err) {
-        if (state.stopped) return
-        failures++
-        if (failures === 1) opts.log.warn({ consumer: durable, reason: (err as Error).message }, 'cannot consume events; retrying')
-        await Promise.race([stopping, new Promise<void>((resolve) => { setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref() })])
-      }
-    }
-  }
+  const loop = createConsumeLoop({ connection: opts.whenConnected, stream: opts.stream, durable, ensure: ensureConsumer, pull: { max_messages: 100 }, handle, beside: watch, onFailure })
 
   return {
-    start (): void { done = run() },
+    start: loop.start,
     /** Stops the current subscription so the loop checks the consumer again (after a reconnect). */
-    restart (): void { messages?.stop() },
+    restart: loop.restart,
     async stop (): Promise<void> {
       state.stopped = true
-      signalStop()
-      messages?.stop()
-      // a JetStream request in flight (NATS away) only ends with its own timeout
-      await withDeadline(done ?? Promise.resolve(), CLOSE_STEP_MS)
+      await loop.stop()
     }
   }
 }

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { NatsConnection } from 'nats'
 import { subjects, type AuthConfig } from '@ratchet/shared'
+import type { NatsLink } from '@ratchet/fastify'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
-import { createNatsLink } from './nats.js'
 import { ensureStream, retentionSeconds } from './stream.js'
 import { createRelay } from './relay.js'
 import { createEventConsumer, createRevoker, type EventHandler } from './consumer.js'
@@ -14,6 +14,8 @@ export { eventCounters } from './counters.js'
 export interface EventsOptions {
   config: Pick<AuthConfig, 'NATS_URL' | 'NATS_STREAM' | 'NATS_SUBJECT_PREFIX' | 'NATS_STREAM_REPLICAS' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'REDIS_PREFIX' | 'ACCESS_TOKEN_TTL' | 'CLOCK_LEEWAY'>
   redis: Redis
+  /** the service's NATS link (plugins/nats.ts), which outlives the events: it is drained after them */
+  nats: NatsLink
   sessions: Pick<SessionStore, 'revoke' | 'revokeUser'>
   /** for user.deleted: the account's records go too */
   users?: Pick<UserStore, 'remove'>
@@ -30,9 +32,8 @@ const DUPLICATE_WINDOW_SECONDS = 120
  * connection), the outbox relay, and the durable consumer that revokes sessions.
  * Returns at once; NATS may come later. Ready once connected and the stream is in place.
  */
-export async function startEvents ({ config, redis, sessions, users, log, handlers = [] }: EventsOptions) {
+export async function startEvents ({ config, redis, nats: link, sessions, users, log, handlers = [] }: EventsOptions) {
   const elog = log.child({ component: 'events' })
-  const link = createNatsLink({ servers: config.NATS_URL, name: 'ratchet-auth', log: elog })
   const spec = {
     name: config.NATS_STREAM,
     subject: subjects(config.NATS_SUBJECT_PREFIX).all,
@@ -92,7 +93,6 @@ export async function startEvents ({ config, redis, sessions, users, log, handle
       closing = true
       if (retry !== undefined) clearTimeout(retry)
       await Promise.all([relay.stop(), ...consumers.map(async (c) => { await c.stop() })])
-      await link.close()
     }
   }
 }

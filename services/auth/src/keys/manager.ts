@@ -42,3 +42,5 @@ export async function createKeyManager (config: AuthConfig, redis: Redis, log: F
     close: () => { clearInterval(timer) }
   }
 }
+
+export type KeyManager = Awaited<ReturnType<typeof createKeyManager>>

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { call, eventually, freePort } from '../helpers.js'
-import { logIn, signUp, startReady } from '../events-helpers.js'
+import { call, eventually, freePort, logIn, signUp, startReady } from '../helpers.js'
 import { basic, createStream, startReceiver, type Receiver } from './receiver.js'
 
 type Test = { teardown: (fn: () => unknown) => void }

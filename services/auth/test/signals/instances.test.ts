@@ -1,8 +1,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { call, eventually, freePort, isolation, startAuth } from '../helpers.js'
-import { dropStream, signUp } from '../events-helpers.js'
+import { call, dropStream, eventually, freePort, isolation, signUp, startAuth } from '../helpers.js'
 import { basic, createStream, startReceiver } from './receiver.js'
 
 t.test('two auth instances deliver each SET to the stream once, retries included', async (t) => {

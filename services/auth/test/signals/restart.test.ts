@@ -3,8 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { call, dropPrefix, eventually, freePort, isolation } from '../helpers.js'
-import { dropStream, signUp } from '../events-helpers.js'
+import { call, dropPrefix, dropStream, eventually, freePort, isolation, signUp } from '../helpers.js'
 import { basic, createStream, startReceiver } from './receiver.js'
 
 // two cold starts of a TypeScript child on a busy machine, and a lease to run out: more than the default file limit

@@ -2,8 +2,7 @@ import t from 'tap'
 import { createServer } from 'node:http'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { call, eventually, freePort } from '../helpers.js'
-import { signUp, startReady } from '../events-helpers.js'
+import { call, eventually, freePort, signUp, startReady } from '../helpers.js'
 import { basic, createStream } from './receiver.js'
 
 t.test('closing with a push in flight to a receiver that never answers is prompt and hands the SET back', async (t) => {

@@ -1,6 +1,5 @@
 import t from 'tap'
-import { call, freePort } from '../helpers.js'
-import { startReady } from '../events-helpers.js'
+import { call, freePort, startReady } from '../helpers.js'
 import { basic, createStream } from './receiver.js'
 
 const alice = basic('alice', 'alice-secret')

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection, type NatsError } from 'nats'
-import { parseEvent, subjects } from '@ratchet/shared'
+import { AckPolicy, DeliverPolicy, nanos, type JsMsg, type NatsConnection, type NatsError } from 'nats'
+import { createConsumeLoop, parseEvent, subjects } from '@ratchet/shared'
 
 /**
  * Shared by every resource instance, so each deletion is applied once, and kept by
@@ -12,7 +12,8 @@ export const DELETIONS_DURABLE = 'resource-account-deletions'
 const CONSUMER_NOT_FOUND = 10014
 
 export interface DeletionsOptions {
-  connection: () => Promise<NatsConnection>
+  /** resolves once NATS is up (undefined: the link is closing) */
+  connection: () => Promise<NatsConnection | undefined>
   stream: string
   prefix: string
   /** forgets everything this service keeps for a user; idempotent */
@@ -30,11 +31,6 @@ export interface DeletionsOptions {
  */
 export function createDeletionConsumer (opts: DeletionsOptions) {
   const retryDelayMs = opts.retryDelayMs ?? 2000
-  const state = { stopped: false }
-  let signalStop = (): void => {}
-  const stopping = new Promise<undefined>((resolve) => { signalStop = () => resolve(undefined) })
-  let messages: ConsumerMessages | undefined
-  let done: Promise<void> | undefined
   const counts = { applied: 0, skipped: 0 }
 
   async function ensureConsumer (nc: NatsConnection): Promise<void> {
@@ -76,39 +72,18 @@ export function createDeletionConsumer (opts: DeletionsOptions) {
     m.ack()
   }
 
-  async function run (): Promise<void> {
-    let failures = 0
-    while (!state.stopped) {
-      try {
-        const nc = await Promise.race([opts.connection(), stopping])
-        if (nc === undefined || state.stopped) return
-        await ensureConsumer(nc)
-        const consumer = await nc.jetstream().consumers.get(opts.stream, DELETIONS_DURABLE)
-        const iter = await consumer.consume({ max_messages: 100, expires: 5000 })
-        messages = iter
-        if (state.stopped) { iter.stop(); return }
-        failures = 0
-        for await (const m of iter) await handle(m)
-      } catch (err) {
-        if (state.stopped) return
-        failures++
-        // the stream belongs to the auth service: until it exists, wait quietly
-        if (failures === 1) opts.log.warn({ reason: (err as Error).message }, 'cannot consume account deletions; retrying')
-        await Promise.race([stopping, new Promise<void>((resolve) => { setTimeout(resolve, Math.min(100 * 2 ** failures, 5000)).unref() })])
-      }
-    }
-  }
+  const loop = createConsumeLoop({
+    connection: opts.connection,
+    stream: opts.stream,
+    durable: DELETIONS_DURABLE,
+    ensure: ensureConsumer,
+    pull: { max_messages: 100, expires: 5000 },
+    handle,
+    // the stream belongs to the auth service: until it exists, wait quietly
+    onFailure: (err) => { opts.log.warn({ reason: err.message }, 'cannot consume account deletions; retrying') }
+  })
 
-  return {
-    counts,
-    start (): void { done = run() },
-    async stop (): Promise<void> {
-      state.stopped = true
-      signalStop()
-      messages?.stop()
-      await done
-    }
-  }
+  return { counts, start: loop.start, stop: loop.stop }
 }
 
 export type DeletionConsumer = ReturnType<typeof createDeletionConsumer>

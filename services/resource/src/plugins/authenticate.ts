@@ -7,7 +7,7 @@ import { createResourceDpop, readDpopAuthorization, type ResourceDpopOptions } f
 
 declare module 'fastify' {
   interface FastifyInstance {
-    tokens: TokenVerifier
+    verifier: TokenVerifier
     /** An onRequest hook that admits a valid, unrevoked access token holding `scope` (when given). */
     requireToken: (scope?: string) => onRequestHookHandler
   }
@@ -35,7 +35,7 @@ async function authenticatePlugin (app: FastifyInstance, opts: AuthenticatePlugi
     cacheSize: opts.cacheSize,
     relativeMs: (d) => revocations.relativeMs(d)
   })
-  app.decorate('tokens', verifier)
+  app.decorate('verifier', verifier)
   app.decorateRequest('token', null)
 
   const dpop = createResourceDpop({ ...opts.dpop, leeway: opts.leeway })

@@ -11,7 +11,8 @@ import type { RevocationList } from './list.js'
 export const FOLLOWER_PREFIX = 'resource-revocations-'
 
 export interface FollowerOptions {
-  connection: () => Promise<NatsConnection>
+  /** resolves once NATS is up (undefined: the link is closing) */
+  connection: () => Promise<NatsConnection | undefined>
   stream: string
   prefix: string
   /** how far back to replay: ACCESS_TOKEN_TTL + CLOCK_LEEWAY, in seconds */
@@ -72,7 +73,7 @@ export class RevocationFollower {
     while (!this.#stopped) {
       try {
         const nc = await Promise.race([this.#opts.connection(), this.#stopping])
-        if (nc === null || this.#stopped) return
+        if (nc === null || nc === undefined || this.#stopped) return
         await this.#follow(nc)
         if (this.#stopped) return
         // the consumer ended without being asked to (e.g. the connection closed): start over after a pause

@@ -1,5 +1,6 @@
+import fp from 'fastify-plugin'
 import { connect, Events, type NatsConnection } from 'nats'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { drainNats, natsConnectOptions } from '@ratchet/shared'
 
 export interface NatsLinkOptions {
@@ -8,7 +9,7 @@ export interface NatsLinkOptions {
   name: string
   log: FastifyBaseLogger
   /** wait between first-connection attempts (ms) */
-  retryMs?: number
+  retryMs?: number | undefined
 }
 
 export interface NatsLink {
@@ -16,7 +17,7 @@ export interface NatsLink {
   connected: () => boolean
   /** the connection once it is up; undefined when the link closed first */
   whenConnected: () => Promise<NatsConnection | undefined>
-  /** runs after the first connection and after every reconnection */
+  /** runs after the first connection and after every reconnection (at once when connected already) */
   onConnect: (fn: (nc: NatsConnection) => void) => void
   close: () => Promise<void>
 }
@@ -37,12 +38,14 @@ export function createNatsLink (opts: NatsLinkOptions): NatsLink {
   let timer: NodeJS.Timeout | undefined
   let warned = false
 
+  function notify (fn: (nc: NatsConnection) => void, conn: NatsConnection): void {
+    try { fn(conn) } catch (err) { opts.log.error({ err }, 'NATS connect listener failed') }
+  }
+
   function becameConnected (conn: NatsConnection): void {
     up = true
     for (const w of waiters.splice(0)) w(conn)
-    for (const fn of listeners) {
-      try { fn(conn) } catch (err) { opts.log.error({ err }, 'NATS connect listener failed') }
-    }
+    for (const fn of listeners) notify(fn, conn)
   }
 
   async function watch (conn: NatsConnection): Promise<void> {
@@ -91,7 +94,12 @@ export function createNatsLink (opts: NatsLinkOptions): NatsLink {
       if (up && nc !== undefined) return nc
       return await new Promise((resolve) => { waiters.push(resolve) })
     },
-    onConnect: (fn) => { listeners.push(fn) },
+    onConnect: (fn) => {
+      listeners.push(fn)
+      // the link is made by its plugin, before whoever listens: a connection made
+      // in between is not missed
+      if (up && nc !== undefined) notify(fn, nc)
+    },
     async close () {
       closing = true
       const wasUp = up
@@ -107,3 +115,19 @@ export function createNatsLink (opts: NatsLinkOptions): NatsLink {
     }
   }
 }
+
+export type NatsPluginOptions = Omit<NatsLinkOptions, 'log'>
+
+/**
+ * Creates the service's NATS link (see createNatsLink: the service starts without NATS),
+ * decorates the app with it as `nats`, and drains it with the app. Registered before
+ * what consumes from it, so their onClose hooks (run in reverse order) stop first.
+ * Each service types the decorator in its own plugins/nats.ts.
+ */
+async function natsPlugin (app: FastifyInstance, opts: NatsPluginOptions) {
+  const link = createNatsLink({ ...opts, log: app.log })
+  app.decorate('nats', link)
+  app.addHook('onClose', async () => { await link.close() })
+}
+
+export const natsClient = fp(natsPlugin, { name: 'nats', fastify: '5.x' })
