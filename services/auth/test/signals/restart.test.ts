@@ -28,7 +28,7 @@ async function kill (child: ChildProcess): Promise<void> {
   await exited
 }
 
-t.test('the auth service killed mid-backlog and started again delivers the rest, each once', async (t) => {
+t.test('the auth service killed mid-backlog and started again delivers the rest, each under one jti', async (t) => {
   const port = await freePort()
   const issuer = `http://127.0.0.1:${port}`
   const iso = isolation()
@@ -76,7 +76,18 @@ t.test('the auth service killed mid-backlog and started again delivers the rest,
     .catch((err: Error) => { throw new Error(`${err.message}: ${ours().length} delivered; ${auth.output()}`) })
   await eventually(async () => (await redis.zcard(redisKeys.ssfDue(stream.stream_id))) === 0 || undefined, 10000)
   const got = ours()
-  t.equal(got.length, 20, 'all twenty delivered')
-  t.equal(new Set(got.map((s) => s.payload.sub_id?.session?.id)).size, 20, 'one per session, none twice')
+  // Push is at least once (docs/signals.md): a push that timed out after the
+  // receiver took it is pushed again, with the same jti, for the receiver to drop.
+  // With this test's 3 s timeout a loaded machine did that (23 pushes for 20
+  // sessions once), so "once" is counted by jti, as a receiver counts it.
+  const jtis = new Map<string, Set<string>>()
+  for (const s of got) {
+    const jti = String(s.payload.jti)
+    jtis.set(jti, (jtis.get(jti) ?? new Set()).add(String(s.payload.sub_id?.session?.id)))
+  }
+  if (got.length > jtis.size) t.comment(`${got.length - jtis.size} repeated pushes (a timed-out push sent again)`)
+  t.equal(jtis.size, 20, 'twenty SETs delivered')
+  t.ok([...jtis.values()].every((sessions) => sessions.size === 1), 'a repeated push is the same SET: one jti, one session')
+  t.equal(new Set(got.map((s) => s.payload.sub_id?.session?.id)).size, 20, 'one SET per session')
   t.same(receiver.invalid, [], 'each verified against the JWKS')
 })
