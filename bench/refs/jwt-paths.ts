@@ -3,7 +3,7 @@
  * verifications and signatures per second on one core, interleaved rounds
  * (services/resource/README.md and services/auth/README.md quote the results).
  *   direct:   a fast-jwt verifier (signer) made once per key, what the resource
- *             service's tokens/verifier.ts (the auth service's tokens/jwt.ts) does
+ *             service's tokens/verifier.ts (the auth service's keys/signer.ts) does
  *   per-call: @fastify/jwt naming the key per call, which rotating keys need
  *             (it builds a verifier or signer, and parses the key, each call)
  *   static:   @fastify/jwt with one static key (no rotation possible), for reference

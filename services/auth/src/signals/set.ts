@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { createSigner } from 'fast-jwt'
 import type { RatchetEvent } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
+import { currentKeySigner } from '../keys/signer.js'
 
 /** CAEP 1.0 §3.1. // wire contract */
 export const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked'
@@ -86,17 +86,8 @@ export function verificationSet (streamId: string, state: string | undefined, no
  * (SSF 1.0 §4.1.2, §4.1.7); `iat` is the body's (fast-jwt keeps a given one).
  */
 export function createSetSigner (getRing: () => KeyRing) {
-  const signers = new Map<string, (payload: object) => string>()
-  return (body: SetBody, iss: string, aud: string): string => {
-    const ring = getRing()
-    const k = ring.signingKey
-    let sign = signers.get(k.kid)
-    if (sign === undefined) {
-      sign = createSigner({ key: ring.signingPem(), algorithm: k.alg, kid: k.kid, header: { alg: k.alg, typ: SET_TYP } })
-      signers.set(k.kid, sign)
-    }
-    return sign({ iss, aud, ...body })
-  }
+  const sign = currentKeySigner<object>(getRing, SET_TYP)
+  return (body: SetBody, iss: string, aud: string): string => sign({ iss, aud, ...body })
 }
 
 export type SetSigner = ReturnType<typeof createSetSigner>

@@ -1,7 +1,7 @@
 import type { JWT } from '@fastify/jwt'
-import { createSigner } from 'fast-jwt'
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
+import { currentKeySigner } from '../keys/signer.js'
 
 export type JwtFault = 'malformed' | 'signature' | 'expired' | 'claims'
 
@@ -93,19 +93,10 @@ export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, op
     }
   }
 
-  // Access tokens are signed beneath @fastify/jwt, by a fast-jwt signer built
-  // once per signing key: named per call, @fastify/jwt builds a signer each
-  // time, and parsing the private key was 56% of a refresh's CPU (README).
-  let accessSigner: { kid: string, sign: (claims: AccessTokenClaims) => string } | undefined
-  function signAccess (claims: AccessTokenClaims): string {
-    const ring = getRing()
-    const k = ring.signingKey
-    if (accessSigner?.kid !== k.kid) {
-      const sign = createSigner({ key: ring.signingPem(), algorithm: k.alg, kid: k.kid, header: { alg: k.alg, typ: ACCESS_TOKEN_TYP } })
-      accessSigner = { kid: k.kid, sign: (c) => sign(c) }
-    }
-    return accessSigner.sign(claims)
-  }
+  // Access tokens are signed beneath @fastify/jwt, by a signer built once per
+  // signing key: named per call, @fastify/jwt builds a signer each time, and
+  // parsing the private key was 56% of a refresh's CPU (README).
+  const signAccess = currentKeySigner<AccessTokenClaims>(getRing, ACCESS_TOKEN_TYP)
 
   function signRefresh (claims: RefreshTokenClaims): string {
     const ring = getRing()
