@@ -165,8 +165,11 @@ export function createSessionStore (redis: Redis, prefix: string) {
 
     async get (sub: string, sid: string): Promise<SessionState | undefined> {
       const key = redisKeys.session(sub, sid)
-      const [[, fields], [, expiresAtMs]] = await redis.pipeline().hgetall(key).pexpiretime(key).exec() as [[unknown, Record<string, string>], [unknown, number]]
-      const h = fields ?? {}
+      const [[fieldsErr, fields], [expiryErr, expiresAtMs]] = await redis.pipeline().hgetall(key).pexpiretime(key).exec() as [[Error | null, Record<string, string>], [Error | null, number]]
+      // a failed read is Redis' failure, not a session that is gone
+      if (fieldsErr !== null) throw fieldsErr
+      if (expiryErr !== null) throw expiryErr
+      const h = fields
       if (h.cur === undefined) return undefined
       // iat and exp of the current refresh token are derived, as in the scripts
       const iat = Math.floor(Number(h.rt ?? h.at) / 1000)
