@@ -9,7 +9,7 @@ export const redisKeys = {
   user: (uid: string) => `user:{${uid}}`,
   /** hash: uid, hash, created_at; claimed atomically (a Lua script) so an address is unique, and the login index */
   email: (email: string) => `email:{${email}}`,
-  /** hash: the session's state (owner, client, scope, current/previous refresh jti, times, device fields, DPoP key thumbprint) */
+  /** hash: the session's state (client, scope, current/previous refresh jti, times, device fields, DPoP key thumbprint); its owner is the {uid} in the key */
   session: (uid: string, sid: string) => `session:{${uid}}:${sid}`,
   /** sorted set: sid scored by the session's idle expiry (ms; the session key's own expiry) */
   sessions: (uid: string) => `sessions:{${uid}}`,
