@@ -1,5 +1,13 @@
 import { CLOSE_STEP_MS, withDeadline } from './shutdown.js'
 
+/** JetStream's API error code for a consumer that does not exist. */
+const CONSUMER_NOT_FOUND = 10014
+
+/** Whether a JetStream API call failed because the consumer does not exist (so `ensure` creates it). */
+export function isConsumerNotFound (err: unknown): boolean {
+  return (err as { api_error?: { err_code?: number } } | null)?.api_error?.err_code === CONSUMER_NOT_FOUND
+}
+
 /** A subscription the loop reads to its end: nats.js' ConsumerMessages has this shape. */
 export interface Subscription<M> extends AsyncIterable<M> {
   stop: () => void

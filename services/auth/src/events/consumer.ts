@@ -1,14 +1,12 @@
-import { AckPolicy, DeliverPolicy, nanos, ReplayPolicy, type ConsumerConfig, type JetStreamManager, type JsMsg, type NatsConnection, type NatsError } from 'nats'
+import { AckPolicy, DeliverPolicy, nanos, ReplayPolicy, type ConsumerConfig, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { clampEventTimes, createConsumeLoop, parseEvent, storedAtMs, type RatchetEvent, type Subscription } from '@ratchet/shared'
+import { clampEventTimes, createConsumeLoop, isConsumerNotFound, parseEvent, storedAtMs, type RatchetEvent, type Subscription } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
 
 /** Shared by every auth instance: each event is applied by one of them. // wire contract */
 export const REVOKER_DURABLE = 'auth-revoker'
-
-const CONSUMER_NOT_FOUND = 10014
 
 /** How often a running consumer asks the server whether its durable is still there and still ours (ms). */
 const WATCH_INTERVAL_MS = 5000
@@ -105,8 +103,6 @@ export function consumerDrift (actual: ConsumerConfig, durable: string, filter: 
   return drift
 }
 
-const consumerMissing = (err: unknown): boolean => (err as NatsError).api_error?.err_code === CONSUMER_NOT_FOUND
-
 /**
  * A durable pull consumer of every event on the stream, shared by the auth
  * instances (each event reaches one of them), acked once `apply` succeeded.
@@ -134,7 +130,7 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
       const drift = consumerDrift((await jsm.consumers.info(opts.stream, durable)).config, durable, filter)
       return drift.length === 0 ? 'ok' : drift
     } catch (err) {
-      if (consumerMissing(err)) return 'missing'
+      if (isConsumerNotFound(err)) return 'missing'
       throw err
     }
   }
@@ -154,7 +150,7 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
       await jsm.consumers.update(opts.stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending })
       opts.log.warn({ ...where, changed: found }, 'the durable event consumer had other settings; updated it')
     } else {
-      await jsm.consumers.delete(opts.stream, durable).catch((err: unknown) => { if (!consumerMissing(err)) throw err })
+      await jsm.consumers.delete(opts.stream, durable).catch((err: unknown) => { if (!isConsumerNotFound(err)) throw err })
       await jsm.consumers.add(opts.stream, config)
       opts.log.warn({ ...where, changed: found }, 'the durable event consumer was changed; recreated it, replaying the stream')
     }

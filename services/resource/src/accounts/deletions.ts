@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { AckPolicy, DeliverPolicy, nanos, type JsMsg, type NatsConnection, type NatsError } from 'nats'
-import { createConsumeLoop, parseEvent, subjects } from '@ratchet/shared'
+import { AckPolicy, DeliverPolicy, nanos, type JsMsg, type NatsConnection } from 'nats'
+import { createConsumeLoop, isConsumerNotFound, parseEvent, subjects } from '@ratchet/shared'
 
 /**
  * Shared by every resource instance, so each deletion is applied once, and kept by
@@ -8,8 +8,6 @@ import { createConsumeLoop, parseEvent, subjects } from '@ratchet/shared'
  * starts. // wire contract: deploy/nats.conf lets the resource user ack only this one
  */
 export const DELETIONS_DURABLE = 'resource-account-deletions'
-
-const CONSUMER_NOT_FOUND = 10014
 
 export interface DeletionsOptions {
   /** resolves once NATS is up (undefined: the link is closing) */
@@ -38,7 +36,7 @@ export function createDeletionConsumer (opts: DeletionsOptions) {
     try {
       await jsm.consumers.info(opts.stream, DELETIONS_DURABLE)
     } catch (err) {
-      if ((err as NatsError).api_error?.err_code !== CONSUMER_NOT_FOUND) throw err
+      if (!isConsumerNotFound(err)) throw err
       await jsm.consumers.add(opts.stream, {
         durable_name: DELETIONS_DURABLE,
         ack_policy: AckPolicy.Explicit,
