@@ -6,6 +6,10 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { bearerChallenge, EXPIRED_TOKEN_DESCRIPTION } from '@ratchet/shared'
+import { eventually } from '../../../shared/test/helpers.js'
+
+// the tests' one poll-until-it-holds, for the client tests that import it from here
+export { eventually }
 
 export const PASSWORD = 'correct horse battery'
 /** The auth service's refresh-token cookie. // wire contract */
@@ -166,20 +170,11 @@ export async function startFixture (t: { teardown: (fn: () => Promise<void> | vo
   return fixture
 }
 
-/** Polls `check` until it holds, failing after a deadline (no fixed sleeps in tests). */
-export async function eventually (check: () => boolean | Promise<boolean>, deadlineMs = 5000): Promise<void> {
-  const end = Date.now() + deadlineMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met before the deadline')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
 /** Waits until the server itself holds the token expired. */
-export function untilExpired (fixture: Fixture, accessToken: string): Promise<void> {
+export async function untilExpired (fixture: Fixture, accessToken: string): Promise<void> {
   const exp = fixture.expiry(accessToken)
   if (exp === undefined) throw new Error('unknown token')
-  return eventually(() => Date.now() >= exp)
+  await eventually(() => Date.now() >= exp)
 }
 
 /** The answers that were not 200, with their challenge, so that a failure says why. */
