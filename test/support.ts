@@ -16,8 +16,8 @@ export interface System {
   startResource: () => Promise<string>
 }
 
-async function dropStream (url: string, stream: string): Promise<void> {
-  const nc = await connect({ servers: url })
+async function dropStream (servers: string[], stream: string): Promise<void> {
+  const nc = await connect({ servers })
   try { await (await nc.jetstreamManager()).streams.delete(stream) } catch {} finally { await nc.close() }
 }
 

@@ -1,7 +1,27 @@
-import { Type, type Static, type TObject, type TSchema } from 'typebox'
+import { Type, type Static, type TArray, type TObject, type TSchema } from 'typebox'
 import { Value } from 'typebox/value'
+import { DPOP_ALG_NAMES } from './dpop/algs.js'
 
 const Seconds = (def: number, minimum = 0) => Type.Integer({ minimum, default: def })
+
+/**
+ * A list setting, written in the environment as items between `separator`s: loadConfig
+ * trims each item and drops empty and repeated ones before the items are checked, so
+ * the config holds the list and nothing downstream splits it again. A variable that
+ * holds no item counts as unset.
+ */
+function List<T extends TSchema> (item: T, options: { separator?: string, default?: Array<Static<T>>, minItems?: number } = {}): TArray<T> {
+  return Type.Array(item, { default: [], ...options, separator: options.separator ?? ',' })
+}
+
+/** One `id:secret` of a Basic-credentials list. */
+export interface BasicCredential { id: string, secret: string }
+
+/**
+ * `id:secret,id2:secret2` (HTTP Basic clients): each item split at its first colon.
+ * Marked secret, so that no error message ever shows a value of it.
+ */
+const Credentials = () => Type.Array(Type.Object({ id: Type.String({ minLength: 1 }), secret: Type.String({ minLength: 1 }) }), { default: [], separator: ',', pairs: true, secret: true })
 
 /** Settings every service reads. Durations are integer seconds. */
 export const BaseEnv = Type.Object({
@@ -9,10 +29,10 @@ export const BaseEnv = Type.Object({
   /** `redis://`, `rediss://`, or `redis+cluster://host:port,host:port` for a Redis Cluster (see docs/scale.md) */
   REDIS_URL: Type.String({ pattern: '^rediss?(\\+cluster)?://', default: 'redis://127.0.0.1:6379' }),
   /** Seed nodes of a Redis Cluster, `host:port,host:port`; empty: REDIS_URL is one server. */
-  REDIS_CLUSTER_NODES: Type.String({ pattern: '^([^,\\s]+:\\d{1,5}(,[^,\\s]+:\\d{1,5})*)?$', default: '' }),
+  REDIS_CLUSTER_NODES: List(Type.String({ pattern: '^[^,\\s]+:\\d{1,5}$' })),
   REDIS_PREFIX: Type.String({ default: 'ratchet:' }),
   /** One server or several, comma-separated (`nats://a:4222,nats://b:4222`): the nodes of a NATS cluster. */
-  NATS_URL: Type.String({ minLength: 1, default: 'nats://127.0.0.1:4222' }),
+  NATS_URL: List(Type.String({ minLength: 1 }), { default: ['nats://127.0.0.1:4222'], minItems: 1 }),
   NATS_STREAM: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'RATCHET' }),
   NATS_SUBJECT_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', default: 'ratchet' }),
   ISSUER: Type.String({ pattern: '^https?://', default: 'http://localhost:3001' }),
@@ -20,32 +40,32 @@ export const BaseEnv = Type.Object({
   ACCESS_TOKEN_TTL: Seconds(900, 1),
   CLOCK_LEEWAY: Seconds(5),
   LOG_LEVEL: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
-  /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); empty: no CORS headers at all. */
   /** Fastify trustProxy: empty (off), `true`, or the proxies' addresses/CIDRs (comma-separated); rate limits key on the client IP it yields. */
   TRUST_PROXY: Type.String({ default: '' }),
   /** Seconds a client has to send a whole request (headers and body); slower ones get 408. */
   REQUEST_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
   /** Seconds a connection may stay silent (mid-request or idle between requests) before it is closed. */
   CONNECTION_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 75 }),
-  CORS_ORIGINS: Type.String({ pattern: '^(https?://[^,/\\s]+(,https?://[^,/\\s]+)*)?$', default: '' }),
+  /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); empty: no CORS headers at all. */
+  CORS_ORIGINS: List(Type.String({ pattern: '^https?://[^,/\\s]+$' })),
   /** The web app's origin (services/web), allowed by CORS beside CORS_ORIGINS; empty: none. */
   WEB_ORIGIN: Type.String({ pattern: '^(https?://[^,/\\s]+)?$', default: 'http://localhost:3000' }),
   /** DPoP (RFC 9449, docs/dpop.md): the proof algorithms accepted, space-separated. */
-  DPOP_ALGS: Type.String({ pattern: '^(ES256|ES384|ES512|EdDSA|PS256|PS384|PS512|RS256|RS384|RS512)( (ES256|ES384|ES512|EdDSA|PS256|PS384|PS512|RS256|RS384|RS512))*$', default: 'ES256 EdDSA' }),
+  DPOP_ALGS: List(Type.Enum(DPOP_ALG_NAMES), { separator: ' ', default: ['ES256', 'EdDSA'], minItems: 1 }),
   /** Seconds a DPoP proof is accepted after its iat (plus CLOCK_LEEWAY); its jti is remembered as long. */
   DPOP_PROOF_MAX_AGE: Seconds(60, 1),
   /**
    * A bearer token Prometheus must send to read /metrics (16 characters or more);
    * empty: /metrics is open to whoever reaches the port (keep the port internal).
    */
-  METRICS_TOKEN: Type.String({ pattern: '^(\\S{16,})?$', default: '' }),
+  METRICS_TOKEN: Type.String({ pattern: '^(\\S{16,})?$', default: '', secret: true }),
   /** The public base URL behind a proxy (`https://api.example.com`): what DPoP proofs' htu must name; empty: the URL as received. */
   PUBLIC_URL: Type.String({ pattern: '^(https?://[^?#\\s]+)?$', default: '' })
 })
 
 /** The browser origins CORS allows: WEB_ORIGIN and every one in CORS_ORIGINS. */
 export function browserOrigins (config: Pick<BaseConfig, 'CORS_ORIGINS' | 'WEB_ORIGIN'>): string[] {
-  return [...new Set([config.WEB_ORIGIN, ...config.CORS_ORIGINS.split(',')].filter((o) => o !== ''))]
+  return [...new Set([config.WEB_ORIGIN, ...config.CORS_ORIGINS].filter((o) => o !== ''))]
 }
 
 export const AuthEnv = Type.Object({
@@ -59,7 +79,8 @@ export const AuthEnv = Type.Object({
   SIGNING_KEYS_FILE: Type.String({ default: '' }),
   DEFAULT_CLIENT_ID: Type.String({ pattern: '^[\\x21-\\x7e]+$', default: 'first-party' }),
   DEFAULT_SCOPE: Type.String({ default: 'notes:read notes:write' }),
-  INTROSPECTION_CLIENTS: Type.String({ pattern: '^([^:,]+:[^,]+(,[^:,]+:[^,]+)*)?$', default: '' }),
+  /** Clients that may call /oauth/introspect, `id:secret,id2:secret2` (HTTP Basic); empty: none. */
+  INTROSPECTION_CLIENTS: Credentials(),
   RATE_LIMITS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   ARGON2_MEMORY_KIB: Type.Integer({ minimum: 19456, default: 19456 }),
   ARGON2_TIME_COST: Type.Integer({ minimum: 2, default: 2 }),
@@ -96,7 +117,7 @@ export const AuthEnv = Type.Object({
   /** `true`: every session must be DPoP-bound; sign-in and refresh without a proof are refused. */
   DPOP_REQUIRED: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' }),
   /** Shared Signals receivers allowed to manage a stream, `id:secret,id2:secret2` (HTTP Basic); empty: no receiver (see docs/signals.md). */
-  SSF_RECEIVERS: Type.String({ pattern: '^([^:,]+:[^,]+(,[^:,]+:[^,]+)*)?$', default: '' }),
+  SSF_RECEIVERS: Credentials(),
   /** A regular expression a stream's endpoint_url must match in full; empty: any http(s) URL (see SECURITY.md). */
   SSF_RECEIVER_URL_PATTERN: Type.String({ default: '' }),
   /** How long a SET is retried before it is given up (seconds). */
@@ -130,18 +151,47 @@ export class ConfigError extends Error {
   }
 }
 
+/** The keywords this module adds to its schemas (JSON Schema validators ignore them). */
+interface Keywords { type?: string, items?: TSchema, minItems?: number, separator?: string, pairs?: boolean, secret?: boolean }
+
+/** The raw string as the schema's type; undefined for a list with no item (unset). */
 function convert (schema: TSchema, raw: string): unknown {
-  const type = (schema as { type?: string }).type
-  if (type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
+  const s = schema as Keywords
+  if (s.type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw
+  if (s.type === 'array') {
+    const items = [...new Set(raw.split(s.separator ?? ',').map((item) => item.trim()).filter((item) => item !== ''))]
+    if (items.length === 0) return undefined
+    return s.pairs === true ? items.map(credentialOf) : items
+  }
   return raw
 }
 
+function credentialOf (item: string): BasicCredential {
+  const colon = item.indexOf(':')
+  return colon === -1 ? { id: item, secret: '' } : { id: item.slice(0, colon), secret: item.slice(colon + 1) }
+}
+
 function describe (schema: TSchema): string {
-  const s = schema as { type?: string, minimum?: number, maximum?: number, pattern?: string, anyOf?: Array<{ const: unknown }> }
+  const s = schema as { type?: string, minimum?: number, maximum?: number, pattern?: string, anyOf?: Array<{ const: unknown }>, enum?: unknown[] }
   if (s.anyOf) return `must be one of ${s.anyOf.map((o) => String(o.const)).join(', ')}`
+  if (s.enum) return `must be one of ${s.enum.map(String).join(', ')}`
   if (s.type === 'integer') return `must be an integer${s.minimum !== undefined ? ` >= ${s.minimum}` : ''}${s.maximum !== undefined ? ` and <= ${s.maximum}` : ''}`
   if (s.pattern) return `must match ${s.pattern}`
   return 'is not valid'
+}
+
+/** What is wrong with a value the schema refused; a secret setting's value is never shown. */
+function problem (schema: TSchema, value: unknown, raw: string | undefined): string {
+  const s = schema as Keywords
+  if (s.type === 'array' && s.items !== undefined && Array.isArray(value)) {
+    const at = value.findIndex((item) => !Value.Check(s.items!, item))
+    if (at === -1) return `must list at least ${s.minItems ?? 0} item(s)`
+    if (s.secret === true) return `item ${at + 1} of ${value.length} ${s.pairs === true ? 'must be id:secret, neither empty' : describe(s.items)} (not shown: it holds a secret)`
+    return `item ${JSON.stringify(value[at])} ${describe(s.items)}`
+  }
+  if (s.type === 'array' && !Array.isArray(value)) return 'must be a list'
+  if (s.secret === true) return `${describe(schema)} (not shown: it holds a secret)`
+  return `${describe(schema)} (got ${JSON.stringify(raw ?? value)})`
 }
 
 /**
@@ -152,10 +202,11 @@ export function loadConfig<T extends TObject> (schema: T, env: Record<string, st
   const out: Record<string, unknown> = {}
   for (const [name, prop] of Object.entries(schema.properties)) {
     const raw = env[name]
+    const parsed = raw === undefined || raw === '' ? undefined : convert(prop, raw)
     const value = name in overrides
       ? (overrides as Record<string, unknown>)[name]
-      : raw === undefined || raw === '' ? (prop as { default?: unknown }).default : convert(prop, raw)
-    if (!Value.Check(prop, value)) throw new ConfigError(name, `${describe(prop)} (got ${JSON.stringify(raw ?? value)})`)
+      : parsed === undefined ? (prop as { default?: unknown }).default : parsed
+    if (!Value.Check(prop, value)) throw new ConfigError(name, problem(prop, value, raw))
     out[name] = value
   }
   return out as Static<T>
@@ -171,9 +222,4 @@ export function trustProxyOf (setting: string): boolean | string {
   if (setting === '' || setting === 'false') return false
   if (setting === 'true') return true
   return setting
-}
-
-/** DPOP_ALGS as a list. */
-export function dpopAlgsOf (config: Pick<BaseConfig, 'DPOP_ALGS'>): string[] {
-  return [...new Set(config.DPOP_ALGS.split(' '))]
 }

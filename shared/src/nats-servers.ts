@@ -1,20 +1,11 @@
 /**
- * NATS_URL as the client's server list: one URL, or several comma-separated (the
- * nodes of a NATS cluster). The client takes a list; a single string with commas
- * would be read as one malformed address.
- */
-export function natsServers (url: string): string[] {
-  return url.split(',').map((s) => s.trim()).filter((s) => s !== '')
-}
-
-/**
- * NATS_URL as connection options: the servers without credentials, and the
+ * NATS_URL (one server, or the nodes of a NATS cluster) as connection options: the servers without credentials, and the
  * `user:pass` (or a lone token) that any of them carried. nats.js does not
  * read credentials from the URL itself, so they are lifted out here.
  */
-export function natsConnectOptions (url: string): { servers: string[], user?: string, pass?: string, token?: string } {
+export function natsConnectOptions (servers: readonly string[]): { servers: string[], user?: string, pass?: string, token?: string } {
   const out: { servers: string[], user?: string, pass?: string, token?: string } = { servers: [] }
-  for (const server of natsServers(url)) {
+  for (const server of servers) {
     let parsed: URL
     try { parsed = new URL(server.includes('://') ? server : `nats://${server}`) } catch { out.servers.push(server); continue }
     if (parsed.username !== '' && out.user === undefined && out.token === undefined) {

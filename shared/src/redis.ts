@@ -3,7 +3,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis'
 /** The settings that say where Redis is (see BaseEnv). */
 export interface RedisTarget {
   REDIS_URL: string
-  REDIS_CLUSTER_NODES: string
+  REDIS_CLUSTER_NODES: readonly string[]
   REDIS_PREFIX: string
 }
 
@@ -16,8 +16,8 @@ export interface ClusterSeed {
 
 const CLUSTER_SCHEME = /^(rediss?)\+cluster:\/\//
 
-function parseNodes (list: string, variable: string): Array<{ host: string, port: number }> {
-  return list.split(',').map((s) => s.trim()).filter((s) => s !== '').map((hostPort) => {
+function parseNodes (list: readonly string[], variable: string): Array<{ host: string, port: number }> {
+  return list.map((hostPort) => {
     // [::1]:7000 or host:7000
     const m = /^(?:\[([^\]]+)\]|([^:/\s]+)):(\d{1,5})$/.exec(hostPort)
     const port = Number(m?.[3])
@@ -28,7 +28,7 @@ function parseNodes (list: string, variable: string): Array<{ host: string, port
 
 /**
  * The seed nodes of a Redis Cluster, or undefined for a single server.
- * REDIS_CLUSTER_NODES (`host:port,host:port`) wins; credentials and TLS then come
+ * REDIS_CLUSTER_NODES (`host:port,host:port` in the environment) wins; credentials and TLS then come
  * from REDIS_URL when it has them. A `redis+cluster://[user:pass@]host:port,host:port`
  * (or `rediss+cluster://`) REDIS_URL says the same in one variable.
  */
@@ -52,9 +52,9 @@ export function clusterSeed (target: Pick<RedisTarget, 'REDIS_URL' | 'REDIS_CLUS
     username = user === '' ? undefined : decodeURIComponent(user)
     password = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(colon + 1))
   }
-  const nodes = target.REDIS_CLUSTER_NODES.trim() !== ''
+  const nodes = target.REDIS_CLUSTER_NODES.length > 0
     ? parseNodes(target.REDIS_CLUSTER_NODES, 'REDIS_CLUSTER_NODES')
-    : scheme !== null ? parseNodes(rest.slice(at + 1), 'REDIS_URL') : []
+    : scheme !== null ? parseNodes(rest.slice(at + 1).split(',').map((s) => s.trim()).filter((s) => s !== ''), 'REDIS_URL') : []
   if (nodes.length === 0) {
     if (scheme !== null) throw new Error('REDIS_URL: a redis+cluster:// URL names no node')
     return undefined

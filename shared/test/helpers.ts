@@ -118,7 +118,7 @@ export async function dropPrefix (redisUrl: string, prefix: string): Promise<voi
 }
 
 /** A plain NATS client, as another service would use; closed at teardown. */
-export async function natsClient (t: Test, servers = process.env.NATS_URL || 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
+export async function natsClient (t: Test, servers: string | string[] = process.env.NATS_URL || 'nats://127.0.0.1:4222'): Promise<NatsConnection> {
   const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 200 })
   t.teardown(async () => { await nc.close() })
   return nc

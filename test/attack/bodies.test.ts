@@ -7,7 +7,7 @@ import { uniqueEmail } from '../support.js'
 // services, and malformed Authorization headers. Each is refused with a 4xx that
 // names the problem, never a 5xx, and nothing leaks into Object.prototype.
 
-const sys = await startTarget(t, { INTROSPECTION_CLIENTS: 'rs:secret' })
+const sys = await startTarget(t, { INTROSPECTION_CLIENTS: [{ id: 'rs', secret: 'secret' }] })
 const victim = await signUp(sys)
 const bearer = { authorization: `Bearer ${victim.access}` }
 

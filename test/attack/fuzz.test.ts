@@ -14,7 +14,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20251107)
 const PATH = process.env.FUZZ_PATH
 const SCALE = Number(process.env.FUZZ_SCALE ?? 1)
 
-const sys = await startTarget(t, { INTROSPECTION_CLIENTS: 'rs:secret' })
+const sys = await startTarget(t, { INTROSPECTION_CLIENTS: [{ id: 'rs', secret: 'secret' }] })
 
 // ---- a victim whose genuine tokens the generator may pick, mutate or spend ----
 // The fuzzer logs out, revokes and rotates as it pleases, so a fresh victim is

@@ -264,7 +264,7 @@ const cases: Case[] = [
 interface Row { attack: string, answers: Map<Endpoint, string> }
 const rows: Row[] = []
 
-const sys = await startTarget(t, { INTROSPECTION_CLIENTS: 'rs:secret' })
+const sys = await startTarget(t, { INTROSPECTION_CLIENTS: [{ id: 'rs', secret: 'secret' }] })
 const keys = await readRealKeys(sys)
 const jwks = await (await fetch(`${sys.auth}/.well-known/jwks.json`)).json() as { keys: Json[] }
 const published = jwks.keys.find((k) => k.kid === keys.access.kid)!

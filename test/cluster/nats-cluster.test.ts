@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { connect, type NatsConnection } from 'nats'
-import { natsServers, redisKeys } from '@ratchet/shared'
+import { redisKeys } from '@ratchet/shared'
 import { call, decodeJwt, eventually, freePort, testRedis, uniqueEmail } from '../support.js'
 import { startNatsCluster } from './nats-cluster.js'
 import { startAuthInstance, startResourceInstance, type Deployment } from './services.js'
@@ -27,7 +27,7 @@ t.test('no revocation is lost when a NATS node dies during a burst of logouts', 
   const id = randomBytes(5).toString('hex')
   const port = await freePort()
   const deployment: Deployment = {
-    NATS_URL: nats.url,
+    NATS_URL: nats.servers,
     NATS_STREAM_REPLICAS: 3,
     REDIS_PREFIX: `test:${id}:`,
     NATS_STREAM: `TEST_${id}`,
@@ -41,7 +41,7 @@ t.test('no revocation is lost when a NATS node dies during a burst of logouts', 
   }
   const auth = await startAuthInstance(t, deployment, port)
   const resource = await startResourceInstance(t, deployment)
-  const nc = await connect({ servers: natsServers(nats.url) })
+  const nc = await connect({ servers: nats.servers })
   t.teardown(async () => { await nc.close() })
   const redis = testRedis(auth.config.REDIS_URL, { keyPrefix: auth.config.REDIS_PREFIX })
   t.teardown(async () => {

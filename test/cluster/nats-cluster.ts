@@ -11,8 +11,8 @@ export interface NatsNode extends Server {
 }
 
 export interface NatsCluster {
-  /** NATS_URL for the services: every node, comma-separated */
-  url: string
+  /** NATS_URL for the services: every node */
+  servers: string[]
   nodes: NatsNode[]
 }
 
@@ -53,5 +53,5 @@ export async function startNatsCluster (t: Test, size = 3): Promise<NatsCluster>
   }, 30000, 100).catch((err: Error) => {
     throw new Error(`the NATS cluster formed no JetStream meta leader: ${err.message}\n${nodes.map((n) => `${n.name}: ${n.output()}`).join('\n')}`)
   })
-  return { url: nodes.map((n) => n.url).join(','), nodes }
+  return { servers: nodes.map((n) => n.url), nodes }
 }

@@ -31,7 +31,7 @@ t.test('the flow runs on a 3-master Redis Cluster', async (t) => {
     try { await (await nc.jetstreamManager()).streams.delete(auth.config.NATS_STREAM) } catch {} finally { await nc.close() }
   })
   // the resource service names the cluster the other way: a redis+cluster:// URL
-  const resource = await startResourceInstance(t, deployment, { REDIS_URL: `redis+cluster://${cluster.nodes}`, REDIS_CLUSTER_NODES: '' })
+  const resource = await startResourceInstance(t, deployment, { REDIS_URL: `redis+cluster://${cluster.nodes.join(',')}`, REDIS_CLUSTER_NODES: [] })
   const password = 'a long enough password'
   const email = uniqueEmail()
 
@@ -87,7 +87,7 @@ t.test('the flow runs on a 3-master Redis Cluster', async (t) => {
   t.equal((await call(`${auth.url}/v1/refresh`, { body: { refresh_token: third.body.refresh_token } })).status, 401)
 
   // it all happened on the cluster, not on the machine's own Redis
-  const onCluster = new Cluster(cluster.nodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { keyPrefix: deployment.REDIS_PREFIX })
+  const onCluster = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), { keyPrefix: deployment.REDIS_PREFIX })
   const single = testRedis(auth.config.REDIS_URL, { keyPrefix: deployment.REDIS_PREFIX })
   logRedisErrors(onCluster, testLog, "the test's Redis Cluster client")
   t.teardown(() => { onCluster.disconnect(); single.disconnect() })

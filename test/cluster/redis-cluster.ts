@@ -9,8 +9,8 @@ type Test = { teardown: (fn: () => unknown) => void }
 const run = promisify(execFile)
 
 export interface RedisCluster {
-  /** REDIS_CLUSTER_NODES for the services */
-  nodes: string
+  /** REDIS_CLUSTER_NODES for the services, `host:port` each */
+  nodes: string[]
   servers: Server[]
 }
 
@@ -54,5 +54,5 @@ export async function startRedisCluster (t: Test, masters = 3): Promise<RedisClu
   for (const s of servers) {
     await eventually(async () => (await clusterState(s.port)) === 'ok' ? true : undefined, 20000, 100)
   }
-  return { nodes: addresses.join(','), servers }
+  return { nodes: addresses, servers }
 }

@@ -32,7 +32,7 @@ if (unavailable) {
     HOST: '127.0.0.1',
     PORT: 0,
     REDIS_URL: redis.getConnectionUrl(),
-    NATS_URL: `nats://${nats.getHost()}:${nats.getMappedPort(4222)}`,
+    NATS_URL: [`nats://${nats.getHost()}:${nats.getMappedPort(4222)}`],
     LOG_LEVEL: 'silent' as const
   }
 

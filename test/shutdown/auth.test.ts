@@ -12,7 +12,7 @@ type Test = { teardown: (fn: () => unknown) => void }
 async function running (t: Test) {
   const redis = await ownRedisServer(t)
   const nats = await ownNatsServer(t)
-  const auth = await startAuth(t, { REDIS_URL: redis.url, NATS_URL: nats.url })
+  const auth = await startAuth(t, { REDIS_URL: redis.url, NATS_URL: [nats.url] })
   await eventually(async () => (await call(`${auth.url}/health/ready`)).status === 200 || undefined, 15_000)
   return { redis, nats, auth }
 }
@@ -50,7 +50,7 @@ t.test('closes when NATS never answered', async (t) => {
   const redis = await ownRedisServer(t)
   const nats = await ownNatsServer(t)
   await nats.stop()
-  const auth = await startAuth(t, { REDIS_URL: redis.url, NATS_URL: nats.url })
+  const auth = await startAuth(t, { REDIS_URL: redis.url, NATS_URL: [nats.url] })
   t.match(await readiness(auth.url), { redis: true, nats: false })
   t.equal(await closeOutcome(auth.close), 'closed')
 })

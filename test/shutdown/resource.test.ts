@@ -17,7 +17,7 @@ async function checks (url: string): Promise<{ redis: boolean, nats: boolean }> 
 async function running (t: Test, opts: StartOptions = {}) {
   const redis = await ownRedisServer(t)
   const nats = await ownNatsServer(t)
-  const resource = await start(t, { ...opts, config: { REDIS_URL: redis.url, NATS_URL: nats.url, ...opts.config } })
+  const resource = await start(t, { ...opts, config: { REDIS_URL: redis.url, NATS_URL: [nats.url], ...opts.config } })
   return { redis, nats, resource }
 }
 
@@ -55,7 +55,7 @@ t.test('closes while the JWKS never answers, and leaves no fetch open', async (t
   const redis = await ownRedisServer(t)
   const nats = await ownNatsServer(t)
   // a fetch timeout far beyond the hang guard: only the close can end the fetch in flight
-  const resource = await start(t, { noWait: true, config: { REDIS_URL: redis.url, NATS_URL: nats.url, JWKS_URL: jwks.url }, build: { jwks: { timeout: 120_000 } } })
+  const resource = await start(t, { noWait: true, config: { REDIS_URL: redis.url, NATS_URL: [nats.url], JWKS_URL: jwks.url }, build: { jwks: { timeout: 120_000 } } })
   await eventually(() => jwks.accepted() > 0, 10_000) // a JWKS fetch in flight
   t.equal(jwks.closed(), 0, 'the fetch waits for an answer')
   t.equal(await closeOutcome(async () => { await resource.app.close() }), 'closed')

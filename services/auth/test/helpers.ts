@@ -70,7 +70,7 @@ export async function tokenFixture (t: Test, overrides: Partial<AuthConfig> = {}
 }
 
 /** Deletes the test's stream (only tests do this; no service ever deletes it). */
-export async function dropStream (servers: string, stream: string): Promise<void> {
+export async function dropStream (servers: string | string[], stream: string): Promise<void> {
   const nc = await connect({ servers, timeout: 2000 }).catch(() => undefined)
   if (nc === undefined) return
   try {

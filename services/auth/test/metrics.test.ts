@@ -12,7 +12,7 @@ async function signup (url: string, email = uniqueEmail(), password = 'metrics-p
 const shared = await startReady(t)
 const url = shared.url
 // and one whose NATS is unreachable, so the relay cannot publish and entries wait in the outbox
-const offline = await startAuth(t, { NATS_URL: `nats://127.0.0.1:${await freePort()}` })
+const offline = await startAuth(t, { NATS_URL: [`nats://127.0.0.1:${await freePort()}`] })
 
 t.test('/metrics answers in the Prometheus text format with the process metrics', async (t) => {
   const res = await fetch(`${url}/metrics`)

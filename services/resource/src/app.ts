@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { browserOrigins, createAppMetrics, dpopAlgsOf, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
+import { browserOrigins, createAppMetrics, jwksUrlOf, securityHeaders, type ResourceConfig } from '@ratchet/shared'
 import { apiHeaders, docs, errorHandler, healthRoutes, lazyRequestLogger, metricsRoute, requestIds, serverTimeouts } from '@ratchet/fastify'
 import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
@@ -67,7 +67,7 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   await app.register(authenticatePlugin, {
     leeway: config.CLOCK_LEEWAY,
     cacheSize: config.VERIFY_CACHE_SIZE,
-    dpop: { algs: dpopAlgsOf(config), maxAge: config.DPOP_PROOF_MAX_AGE, publicUrl: config.PUBLIC_URL, replayCacheSize: config.DPOP_REPLAY_CACHE_SIZE }
+    dpop: { algs: config.DPOP_ALGS, maxAge: config.DPOP_PROOF_MAX_AGE, publicUrl: config.PUBLIC_URL, replayCacheSize: config.DPOP_REPLAY_CACHE_SIZE }
   })
   // a key that left the JWKS may have been compromised: forget what it verified
   app.keys.onKeysRemoved = () => app.verifier.clearCache()

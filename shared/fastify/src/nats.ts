@@ -4,8 +4,8 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { drainNats, natsConnectOptions } from '@ratchet/shared'
 
 export interface NatsLinkOptions {
-  /** NATS_URL: one server or several, comma-separated */
-  servers: string
+  /** NATS_URL: one server or several (the nodes of a cluster) */
+  servers: readonly string[]
   name: string
   log: FastifyBaseLogger
   /** wait between first-connection attempts (ms) */

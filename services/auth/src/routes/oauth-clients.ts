@@ -1,14 +1,9 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
+import type { BasicCredential } from '@ratchet/shared'
 
-/** Parses INTROSPECTION_CLIENTS (`id:secret,id2:secret2`). */
-export function introspectionClients (setting: string): Map<string, Buffer> {
-  const clients = new Map<string, Buffer>()
-  for (const pair of setting.split(',')) {
-    const at = pair.indexOf(':')
-    if (at <= 0) continue
-    clients.set(pair.slice(0, at), digest(pair.slice(at + 1)))
-  }
-  return clients
+/** The clients of a credentials setting (INTROSPECTION_CLIENTS, SSF_RECEIVERS), by id, with their secrets' digests. */
+export function basicClients (credentials: readonly BasicCredential[]): Map<string, Buffer> {
+  return new Map(credentials.map(({ id, secret }) => [id, digest(secret)]))
 }
 
 // comparing digests keeps the comparison constant-time whatever the lengths

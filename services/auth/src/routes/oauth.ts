@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import { RevocationReason } from '@ratchet/shared'
 import { TokenResponse } from '../schemas.js'
 import { OAuthError, oauthErrorHandler } from './oauth-errors.js'
-import { introspectionClients, checkBasic } from './oauth-clients.js'
+import { basicClients, checkBasic } from './oauth-clients.js'
 import { noStore, type App, type RouteDeps } from './context.js'
 
 const OAuthErrorBody = Type.Object({ error: Type.String(), error_description: Type.Optional(Type.String()) })
@@ -15,7 +15,7 @@ export async function oauthRoutes (app: App, { tokens, config, dpop }: RouteDeps
   app.removeContentTypeParser(['application/json', 'text/plain'])
   await app.register(formbody, { bodyLimit: 16 * 1024 })
   app.setErrorHandler(oauthErrorHandler)
-  const clients = introspectionClients(config.INTROSPECTION_CLIENTS)
+  const clients = basicClients(config.INTROSPECTION_CLIENTS)
 
   /** Public clients identify themselves with client_id alone (token_endpoint_auth_method: none). */
   function publicClient (clientId: string | undefined): string {

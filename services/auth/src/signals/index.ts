@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Registry } from 'prom-client'
 import { ConfigError, type AuthConfig } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
-import { introspectionClients as basicCredentials } from '../routes/oauth-clients.js'
+import { basicClients } from '../routes/oauth-clients.js'
 import { createSsfQueue } from '../stores/ssf-queue.js'
 import { createSsfStreamStore } from '../stores/ssf-streams.js'
 import { createDelivery } from './delivery.js'
@@ -51,7 +51,7 @@ export function createSignals ({ config, redis, ring, registry, log }: SignalsOp
   })
   const routes = signalRoutes({
     issuer: config.ISSUER,
-    receivers: basicCredentials(config.SSF_RECEIVERS),
+    receivers: basicClients(config.SSF_RECEIVERS),
     streams,
     urlPattern: urlPatternOf(config.SSF_RECEIVER_URL_PATTERN),
     async verify (streamId, state) {

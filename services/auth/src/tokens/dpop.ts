@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { createDpopVerifier, createNonceSource, dpopAlgsOf, DpopProofError, errors, requestHtu, type AuthConfig, type ReplayCache, type VerifiedProof } from '@ratchet/shared'
+import { createDpopVerifier, createNonceSource, DpopProofError, errors, requestHtu, type AuthConfig, type ReplayCache, type VerifiedProof } from '@ratchet/shared'
 
 export interface AuthDpopDeps {
   config: Pick<AuthConfig, 'DPOP_ALGS' | 'DPOP_PROOF_MAX_AGE' | 'DPOP_NONCE' | 'DPOP_REQUIRED' | 'CLOCK_LEEWAY' | 'PUBLIC_URL' | 'ISSUER'>
@@ -20,7 +20,7 @@ export const DPOP_NONCE_HEADER = 'dpop-nonce'
  */
 export function createAuthDpop (deps: AuthDpopDeps) {
   const { config, replay, now } = deps
-  const verifier = createDpopVerifier({ algs: dpopAlgsOf(config), maxAge: config.DPOP_PROOF_MAX_AGE, leeway: config.CLOCK_LEEWAY })
+  const verifier = createDpopVerifier({ algs: config.DPOP_ALGS, maxAge: config.DPOP_PROOF_MAX_AGE, leeway: config.CLOCK_LEEWAY })
   const noncesOn = config.DPOP_NONCE === 'on'
   // derived per call: the secret follows the shared key set when it rotates
   const nonces = () => createNonceSource(deps.nonceSecret(), config.DPOP_PROOF_MAX_AGE)

@@ -8,7 +8,7 @@ const ready = async (url: string) => (await call(`${url}/health/ready`)).status
 t.test('the service starts without NATS, reports not ready, and gets ready once NATS comes up', async (t) => {
   const nats = await ownNatsServer(t)
   await nats.stop()
-  const { url, config } = await startAuth(t, { NATS_URL: nats.url })
+  const { url, config } = await startAuth(t, { NATS_URL: [nats.url] })
   t.teardown(async () => { await dropStream(nats.url, config.NATS_STREAM) })
   const res = await call(`${url}/health/ready`)
   t.equal(res.status, 503)
@@ -25,7 +25,7 @@ t.test('a logout while NATS is down is delivered once NATS is back', async (t) =
   const nats = await ownNatsServer(t)
   // a second server in the list that never answers: the client must still use the first
   const spare = await freePort()
-  const { url, config } = await startAuth(t, { NATS_URL: `${nats.url}, nats://127.0.0.1:${spare}` })
+  const { url, config } = await startAuth(t, { NATS_URL: [nats.url, `nats://127.0.0.1:${spare}`] })
   await eventually(async () => await ready(url) === 200 || undefined, 10000)
   const user = await signUp(url)
 

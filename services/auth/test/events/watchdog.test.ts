@@ -53,7 +53,7 @@ t.test('one log line per repair, no repair after a NATS outage, and a prompt clo
   const nats = await ownNatsServer(t)
   const lines: Array<{ msg: string, consumer?: string }> = []
   const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
-  const { url, config, close } = await startAuth(t, { NATS_URL: nats.url }, { logger: { level: 'info', stream } })
+  const { url, config, close } = await startAuth(t, { NATS_URL: [nats.url] }, { logger: { level: 'info', stream } })
   t.teardown(async () => { await dropStream(nats.url, config.NATS_STREAM) })
   const ready = async (): Promise<number> => (await call(`${url}/health/ready`)).status
   const repairs = (): string[] => lines.filter((l) => l.consumer === REVOKER_DURABLE && /durable event consumer (was|had)/.test(l.msg)).map((l) => l.msg)

@@ -58,7 +58,7 @@ t.test('signup can deliver the cookie too', async (t) => {
 })
 
 t.test('refresh reads the cookie with the CSRF header and a trusted Origin, and rotates it', async (t) => {
-  const s = await startAuthAtIssuer(t, { CORS_ORIGINS: APP })
+  const s = await startAuthAtIssuer(t, { CORS_ORIGINS: [APP] })
   const { cookie } = await cookieLogin(t, s)
   for (const origin of [s.url, APP]) {
     const before = refreshCookie((await cookieLogin(t, s)).login.headers)!
@@ -75,7 +75,7 @@ t.test('refresh reads the cookie with the CSRF header and a trusted Origin, and 
 })
 
 t.test('the cookie is refused without the CSRF header or from an untrusted Origin', async (t) => {
-  const s = await startAuthAtIssuer(t, { CORS_ORIGINS: APP })
+  const s = await startAuthAtIssuer(t, { CORS_ORIGINS: [APP] })
   const { cookie } = await cookieLogin(t, s)
   const cases: Array<[string, Record<string, string>]> = [
     ['no CSRF header', { origin: APP }],
@@ -118,7 +118,7 @@ t.test('logout with the cookie ends the session and clears that cookie only, wit
 })
 
 t.test('CORS answers only allow-listed origins, with credentials and our headers', async (t) => {
-  const s = await startAuth(t, { CORS_ORIGINS: `${APP},http://localhost:5173` })
+  const s = await startAuth(t, { CORS_ORIGINS: [APP, 'http://localhost:5173'] })
   const preflight = await fetch(`${s.url}/v1/refresh`, { method: 'OPTIONS', headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-ratchet-csrf' } })
   t.equal(preflight.status, 204)
   t.equal(preflight.headers.get('access-control-allow-origin'), APP)
@@ -164,7 +164,7 @@ t.test('every response carries helmet security headers', async (t) => {
 })
 
 t.test('the resource service sends the same security headers and CORS only to allow-listed origins, without credentials', async (t) => {
-  const config = loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, CORS_ORIGINS: APP, ISSUER: 'http://127.0.0.1:9' })
+  const config = loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), LOG_LEVEL: 'silent', PORT: 0, CORS_ORIGINS: [APP], ISSUER: 'http://127.0.0.1:9' })
   const app = await buildResource(config, { logger: false })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await app.close() })

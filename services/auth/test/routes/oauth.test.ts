@@ -98,7 +98,7 @@ t.test('RFC 7009 revocation of an access token ends its session too', async (t) 
 })
 
 t.test('RFC 7662 introspection needs credentials and reports activity truthfully', async (t) => {
-  const { url, config } = await startAuthAtIssuer(t, { INTROSPECTION_CLIENTS: 'resource-server:s3cret' })
+  const { url, config } = await startAuthAtIssuer(t, { INTROSPECTION_CLIENTS: [{ id: 'resource-server', secret: 's3cret' }] })
   const as = await discover(config.ISSUER)
   const rs: oauth.Client = { client_id: 'resource-server' }
   const first = await signup(url)

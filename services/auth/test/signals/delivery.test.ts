@@ -9,7 +9,7 @@ const VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verific
 
 const port = await freePort()
 const issuer = `http://127.0.0.1:${port}`
-const auth = await startReady(t, { PORT: port, ISSUER: issuer, SSF_RECEIVERS: 'gw:gw-secret,partner:partner-secret', SSF_DELIVERY_TIMEOUT: 2, SSF_RETRY_MAX_INTERVAL: 2 })
+const auth = await startReady(t, { PORT: port, ISSUER: issuer, SSF_RECEIVERS: [{ id: 'gw', secret: 'gw-secret' }, { id: 'partner', secret: 'partner-secret' }], SSF_DELIVERY_TIMEOUT: 2, SSF_RETRY_MAX_INTERVAL: 2 })
 const jwksUrl = `${issuer}/.well-known/jwks.json`
 
 async function receiverWithStream (t: Test, id: string): Promise<{ receiver: Receiver, streamId: string, credentials: string }> {

@@ -8,7 +8,7 @@ t.test('two auth instances deliver each SET to the stream once, retries included
   const port = await freePort()
   const issuer = `http://127.0.0.1:${port}`
   // one deployment behind one issuer: shared Redis prefix, stream and keys
-  const shared = { ...isolation(), ISSUER: issuer, SSF_RECEIVERS: 'gw:gw-secret', SSF_DELIVERY_TIMEOUT: 3, SSF_RETRY_MAX_INTERVAL: 1 }
+  const shared = { ...isolation(), ISSUER: issuer, SSF_RECEIVERS: [{ id: 'gw', secret: 'gw-secret' }], SSF_DELIVERY_TIMEOUT: 3, SSF_RETRY_MAX_INTERVAL: 1 }
   const a = await startAuth(t, { ...shared, PORT: port })
   const b = await startAuth(t, { ...shared, PORT: 0 })
   t.teardown(async () => { await dropStream(a.config.NATS_URL, a.config.NATS_STREAM) })

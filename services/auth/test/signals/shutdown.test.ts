@@ -8,7 +8,7 @@ import { basic, createStream } from './receiver.js'
 t.test('closing with a push in flight to a receiver that never answers is prompt and hands the SET back', async (t) => {
   const port = await freePort()
   // a push would wait 60 s for its answer: close must not
-  const auth = await startReady(t, { PORT: port, ISSUER: `http://127.0.0.1:${port}`, SSF_RECEIVERS: 'gw:gw-secret', SSF_DELIVERY_TIMEOUT: 60 })
+  const auth = await startReady(t, { PORT: port, ISSUER: `http://127.0.0.1:${port}`, SSF_RECEIVERS: [{ id: 'gw', secret: 'gw-secret' }], SSF_DELIVERY_TIMEOUT: 60 })
   const received: string[] = []
   const silent = createServer((req) => { req.on('data', () => {}); received.push(req.url ?? '') })
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))

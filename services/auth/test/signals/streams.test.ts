@@ -7,7 +7,7 @@ const bob = basic('bob', 'bob-secret')
 
 async function start (overrides = {}) {
   const port = await freePort()
-  return await startReady(t, { PORT: port, ISSUER: `http://127.0.0.1:${port}`, SSF_RECEIVERS: 'alice:alice-secret,bob:bob-secret', ...overrides })
+  return await startReady(t, { PORT: port, ISSUER: `http://127.0.0.1:${port}`, SSF_RECEIVERS: [{ id: 'alice', secret: 'alice-secret' }, { id: 'bob', secret: 'bob-secret' }], ...overrides })
 }
 
 const auth = await start()

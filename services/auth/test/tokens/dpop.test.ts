@@ -131,7 +131,7 @@ t.test('DPOP_NONCE=on: a proof without the server nonce is use_dpop_nonce, and t
 })
 
 t.test('metadata names the DPoP algorithms; introspection returns cnf', async (t) => {
-  const s = await startAuth(t, { INTROSPECTION_CLIENTS: 'rs:secret' })
+  const s = await startAuth(t, { INTROSPECTION_CLIENTS: [{ id: 'rs', secret: 'secret' }] })
   const meta = await call(`${s.url}/.well-known/oauth-authorization-server`)
   t.same(meta.body.dpop_signing_alg_values_supported, ['ES256', 'EdDSA'])
   const key = testKey()

@@ -6,7 +6,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { call, startAuth, uniqueEmail } from '../helpers.js'
 
-const { url } = await startAuth(t, { RATE_LIMITS: 'off', INTROSPECTION_CLIENTS: 'rs:secret' })
+const { url } = await startAuth(t, { RATE_LIMITS: 'off', INTROSPECTION_CLIENTS: [{ id: 'rs', secret: 'secret' }] })
 
 const signup = await call(`${url}/v1/signup`, { body: { email: uniqueEmail(), password: 'segment-fuzz-password' } })
 const genuine = { access: signup.body.access_token as string, refresh: signup.body.refresh_token as string }

@@ -103,7 +103,7 @@ t.test('after NATS restarts the service reconnects, is ready again, and applies 
   t.teardown(() => { server.kill(); rmSync(dir, { recursive: true, force: true }) })
   const url = `nats://127.0.0.1:${port}`
   await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 10_000) // the extra nats-server
-  const s = await start(t, { config: { NATS_URL: url } })
+  const s = await start(t, { config: { NATS_URL: [url] } })
   server.kill()
   await eventually(async () => (await call(`${s.url}/health/ready`)).status === 503, 10_000) // not ready without NATS
   t.match((await call(`${s.url}/health/ready`)).body, { message: /NATS/ })
@@ -122,7 +122,7 @@ t.test('the service starts without NATS, is not ready, closes cleanly, and catch
   // a first service that never sees NATS must still close
   const { buildApp } = await import('../../src/app.js')
   const { loadConfig, ResourceEnv } = await import('@ratchet/shared')
-  const lonely = await buildApp(loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), NATS_URL: url, JWKS_URL: 'http://127.0.0.1:1/jwks', LOG_LEVEL: 'silent' }), { logger: false, retryInterval: 50 })
+  const lonely = await buildApp(loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), NATS_URL: [url], JWKS_URL: 'http://127.0.0.1:1/jwks', LOG_LEVEL: 'silent' }), { logger: false, retryInterval: 50 })
   await lonely.listen({ host: '127.0.0.1', port: 0 })
   const ready = await lonely.inject('/health/ready')
   t.equal(ready.statusCode, 503)
@@ -133,6 +133,6 @@ t.test('the service starts without NATS, is not ready, closes cleanly, and catch
   const server = spawn('nats-server', ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
   t.teardown(() => { server.kill() })
   await eventually(async () => { try { (await natsClient(t, url)); return true } catch { return false } }, 10_000) // the extra nats-server
-  const s = await start(t, { config: { NATS_URL: url } })
+  const s = await start(t, { config: { NATS_URL: [url] } })
   t.equal((await call(`${s.url}/health/ready`)).status, 200)
 })
