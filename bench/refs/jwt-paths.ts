@@ -1,9 +1,11 @@
 /**
- * Why two hot paths call fast-jwt beneath @fastify/jwt: ES256 access-token
- * verifications and signatures per second on one core, interleaved rounds
- * (services/resource/README.md and services/auth/README.md quote the results).
+ * Why two hot paths go beneath @fastify/jwt: ES256 access-token verifications and
+ * signatures per second on one core, interleaved rounds (services/resource/README.md
+ * and services/auth/README.md quote the results).
+ *   resource: the resource service's own TokenVerifier (split once, one-shot
+ *             node:crypto verify against a KeyObject, claims checked by hand), cache off
  *   direct:   a fast-jwt verifier (signer) made once per key, what the resource
- *             service's tokens/verifier.ts (the auth service's keys/signer.ts) does
+ *             service used before and the auth service's keys/signer.ts does
  *   per-call: @fastify/jwt naming the key per call, which rotating keys need
  *             (it builds a verifier or signer, and parses the key, each call)
  *   static:   @fastify/jwt with one static key (no rotation possible), for reference
@@ -13,14 +15,18 @@ import { generateKeyPairSync } from 'node:crypto'
 import Fastify from 'fastify'
 import fastifyJwt from '@fastify/jwt'
 import { createSigner, createVerifier } from 'fast-jwt'
+import { importJwk, type VerificationKey } from '../../services/resource/src/keys/jwk.js'
+import type { KeyStore } from '../../services/resource/src/keys/store.js'
+import { TokenVerifier } from '../../services/resource/src/tokens/verifier.js'
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 1)
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+
 const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
 const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString()
-const claims = { iss: 'http://localhost:3001', aud: 'ratchet-api', sub: 'u', sid: 's', jti: 'j', client_id: 'first-party', scope: 'notes:read notes:write', auth_time: Date.now() / 1000 }
+const claims = { iss: 'http://localhost:3001', aud: 'ratchet-api', sub: 'u', sid: 's', jti: 'j', client_id: 'first-party', scope: 'notes:read notes:write', auth_time: Date.now() / 1000, iat: Math.floor(Date.now() / 1000) }
 const token = createSigner({ key: privatePem, algorithm: 'ES256', kid: 'k1', expiresIn: 900_000, header: { alg: 'ES256', typ: 'at+jwt' } })(claims)
 const checks = { algorithms: ['ES256' as const], allowedIss: claims.iss, allowedAud: claims.aud, checkTyp: 'at+jwt' }
 
@@ -31,8 +37,13 @@ const app = Fastify({ logger: false })
 await app.register(fastifyJwt, { secret: { private: privatePem, public: publicPem }, verify: checks, sign: signing })
 await app.ready()
 
+const key = importJwk({ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256', use: 'sig' }) as VerificationKey
+const keys = { get: () => key, size: 1 } as unknown as KeyStore
+const resource = new TokenVerifier({ keys, issuer: claims.iss, audience: claims.aud, leeway: 0, cacheSize: 0, relativeMs: (d) => d * 1000 })
+
 const verifications: Record<string, () => unknown> = {
   direct: () => direct(token),
+  resource: () => resource.verify(token),
   'per-call': () => app.jwt.verify(token, { key: publicPem, ...checks }),
   static: () => app.jwt.verify(token)
 }

@@ -32,8 +32,12 @@ export interface ConsumeLoopOptions<C extends JetStreamSource<M>, M> {
   pull: PullOptions
   /** one message; acking or nak-ing it is the handler's job, and it must not throw */
   handle: (m: M) => Promise<void>
-  /** runs beside each subscription (a watchdog that may stop it); returns how to end it */
-  beside?: (nc: C, subscription: Subscription<M>) => () => void
+  /**
+   * The watchdog: every `intervalMs` while subscribed, `ours` asks the server whether the
+   * durable is still the one `ensure` made; when not, the subscription ends and the loop
+   * ensures it again. A failed question (NATS away) is left to the reconnect.
+   */
+  watch?: { intervalMs: number, ours: (nc: C) => Promise<boolean> }
   /** the first failure of a run of them (NATS away, the stream missing): logged once, not per retry */
   onFailure: (err: Error) => void
 }
@@ -61,6 +65,22 @@ export function createConsumeLoop<C extends JetStreamSource<M>, M> (opts: Consum
   let current: Subscription<M> | undefined
   let done: Promise<void> | undefined
 
+  function watch (nc: C, subscription: Subscription<M>): () => void {
+    const w = opts.watch
+    if (w === undefined) return () => {}
+    let asking = false
+    const timer = setInterval(() => {
+      if (asking || state.stopped) return
+      asking = true
+      w.ours(nc)
+        .then((ours) => { if (!ours && !state.stopped) subscription.stop() })
+        .catch(() => {})
+        .finally(() => { asking = false })
+    }, w.intervalMs)
+    timer.unref()
+    return () => { clearInterval(timer) }
+  }
+
   async function run (): Promise<void> {
     let failures = 0
     while (!state.stopped) {
@@ -73,11 +93,11 @@ export function createConsumeLoop<C extends JetStreamSource<M>, M> (opts: Consum
         current = subscription
         if (state.stopped) { subscription.stop(); return }
         failures = 0
-        const end = opts.beside?.(nc, subscription)
+        const end = watch(nc, subscription)
         try {
           for await (const m of subscription) await opts.handle(m)
         } finally {
-          end?.()
+          end()
         }
       } catch (err) {
         if (state.stopped) return

@@ -61,10 +61,12 @@ export async function buildApp (config: ResourceConfig, opts: BuildOptions = {})
   })
   await app.register(redisPlugin, { target: config, connect: 'background' })
   await app.register(natsPlugin, { servers: config.NATS_URL, name: 'ratchet-resource', retryMs: opts.retryInterval ?? 1000 })
-  await app.register(keysPlugin, { url: jwksUrlOf(config), issuer: config.ISSUER, audience: config.AUDIENCE, leeway: config.CLOCK_LEEWAY, ...opts.jwks })
+  await app.register(keysPlugin, { url: jwksUrlOf(config), ...opts.jwks })
   await app.register(revocationsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX, retainSeconds, leewaySeconds: config.CLOCK_LEEWAY, ...retry })
   await app.register(deletionsPlugin, { stream: config.NATS_STREAM, prefix: config.NATS_SUBJECT_PREFIX })
   await app.register(authenticatePlugin, {
+    issuer: config.ISSUER,
+    audience: config.AUDIENCE,
     leeway: config.CLOCK_LEEWAY,
     cacheSize: config.VERIFY_CACHE_SIZE,
     dpop: { algs: dpopAlgsOf(config), maxAge: config.DPOP_PROOF_MAX_AGE, publicUrl: config.PUBLIC_URL, replayCacheSize: config.DPOP_REPLAY_CACHE_SIZE }

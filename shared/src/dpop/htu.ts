@@ -1,9 +1,24 @@
+// A client names the same few URLs in every proof and a service is asked the same few:
+// the WHATWG parser (a new URL() costs microseconds) runs once per distinct string. Bounded,
+// so a flood of made-up htu values only costs what it cost without the memo.
+const MEMO_SIZE = 1024
+const memo = new Map<string, string | null>()
+
 /**
  * The `htu` form RFC 9449 §4.3 compares: scheme and host lower-cased, the default port
  * dropped, dot segments resolved, no query and no fragment (the WHATWG URL parser does the
  * normalisation of RFC 3986 §6.2.2 and §6.2.3). Undefined when `url` is not absolute http(s).
  */
 export function normaliseHtu (url: string): string | undefined {
+  const known = memo.get(url)
+  if (known !== undefined) return known ?? undefined
+  const normal = parseHtu(url)
+  if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!)
+  memo.set(url, normal ?? null)
+  return normal
+}
+
+function parseHtu (url: string): string | undefined {
   let u: URL
   try {
     u = new URL(url)

@@ -28,6 +28,8 @@ export interface ProofRequest {
   url: string
   /** the access token sent with it: `ath` must be its hash (RFC 9449 §4.3 check 12) */
   accessToken?: string | undefined
+  /** accessTokenHash(accessToken), when the caller keeps it with the token (the resource's cache): not hashed again */
+  accessTokenHash?: string | undefined
   /** the thumbprint the token or session is bound to: the proof must be signed by that key */
   boundTo?: string | undefined
   /** when server nonces are on: whether the proof's `nonce` is a current one */
@@ -131,7 +133,7 @@ export function createDpopVerifier (opts: DpopVerifierOptions) {
       if (req.acceptsNonce !== undefined && !req.acceptsNonce(claims.nonce)) {
         throw new DpopProofError('use_dpop_nonce', claims.nonce === undefined ? 'the proof needs the server nonce (DPoP-Nonce)' : 'the proof nonce is not a current one: use the DPoP-Nonce sent with this answer')
       }
-      if (req.accessToken !== undefined && claims.ath !== accessTokenHash(req.accessToken)) {
+      if (req.accessToken !== undefined && claims.ath !== (req.accessTokenHash ?? accessTokenHash(req.accessToken))) {
         throw invalidProof(claims.ath === undefined ? 'the proof needs an ath claim (the access token hash)' : 'the proof ath does not match the access token')
       }
       if (req.boundTo !== undefined && req.boundTo !== header.jkt) throw invalidProof('the proof is signed by another key than the one the token is bound to')

@@ -1,6 +1,6 @@
-import { AckPolicy, DeliverPolicy, nanos, ReplayPolicy, type ConsumerConfig, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats'
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerConfig, type JsMsg, type NatsConnection } from 'nats'
 import type { FastifyBaseLogger } from 'fastify'
-import { clampEventTimes, createConsumeLoop, isConsumerNotFound, parseEvent, storedAtMs, type RatchetEvent, type Subscription } from '@ratchet/shared'
+import { clampEventTimes, createConsumeLoop, createDurableKeeper, durableDrift, parseEvent, storedAtMs, type RatchetEvent } from '@ratchet/shared'
 import type { SessionStore } from '../stores/sessions.js'
 import type { UserStore } from '../stores/users.js'
 import { eventCounters } from './counters.js'
@@ -62,7 +62,7 @@ export function createRevoker (opts: RevokerOptions) {
 }
 
 /** The durable as every auth instance creates it. */
-function durableConfig (durable: string, filter: string): Partial<ConsumerConfig> {
+function durableConfig (durable: string, filter: string): Partial<ConsumerConfig> & { durable_name: string } {
   return {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
@@ -74,33 +74,9 @@ function durableConfig (durable: string, filter: string): Partial<ConsumerConfig
   }
 }
 
-/** Settings only tuned (in place, no replay): instances of two versions may differ on them. */
-const TUNABLE = new Set(['ack_wait', 'max_ack_pending'])
-
-/**
- * The settings in which the durable on the server differs from ours, and so does not
- * deliver every event to us once, in full, soon: another filter, push delivery, a cap
- * on redeliveries, headers only, a pause, an idle timeout that deletes it... Absent
- * settings are the server's defaults.
- */
+/** How the durable on the server differs from the one every auth instance creates (see durableDrift). */
 export function consumerDrift (actual: ConsumerConfig, durable: string, filter: string, now = Date.now()): string[] {
-  const wanted = durableConfig(durable, filter)
-  const drift: string[] = []
-  const differs = (name: string, bad: boolean): void => { if (bad) drift.push(name) }
-  differs('filter_subject', actual.filter_subject !== wanted.filter_subject)
-  differs('filter_subjects', (actual.filter_subjects ?? []).some((f) => f !== wanted.filter_subject))
-  differs('ack_policy', actual.ack_policy !== wanted.ack_policy)
-  differs('deliver_policy', actual.deliver_policy !== wanted.deliver_policy)
-  differs('deliver_subject', (actual.deliver_subject ?? '') !== '')
-  differs('replay_policy', (actual.replay_policy ?? ReplayPolicy.Instant) !== ReplayPolicy.Instant)
-  differs('max_deliver', (actual.max_deliver ?? -1) > 0)
-  differs('headers_only', actual.headers_only === true)
-  differs('inactive_threshold', (actual.inactive_threshold ?? 0) > 0)
-  differs('backoff', (actual.backoff ?? []).length > 0)
-  differs('pause_until', actual.pause_until !== undefined && Date.parse(actual.pause_until) > now)
-  differs('ack_wait', actual.ack_wait !== wanted.ack_wait)
-  differs('max_ack_pending', actual.max_ack_pending !== wanted.max_ack_pending)
-  return drift
+  return durableDrift(actual, durableConfig(durable, filter), now)
 }
 
 /**
@@ -119,62 +95,12 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
   const retryDelayMs = opts.retryDelayMs ?? 2000
   const watchIntervalMs = opts.watchIntervalMs ?? WATCH_INTERVAL_MS
   const filter = `${opts.prefix}.events.>`
-  // whether this process has seen its durable on the server: a missing one is then news
-  const seen = { once: false }
-  // set once the loop stops: the watchdog then asks nothing more
-  const state = { stopped: false }
-
-  /** 'ok' when the durable on the server is ours; otherwise what was wrong with it. */
-  async function check (jsm: JetStreamManager): Promise<'ok' | 'missing' | string[]> {
-    try {
-      const drift = consumerDrift((await jsm.consumers.info(opts.stream, durable)).config, durable, filter)
-      return drift.length === 0 ? 'ok' : drift
-    } catch (err) {
-      if (isConsumerNotFound(err)) return 'missing'
-      throw err
-    }
-  }
-
-  async function ensureConsumer (nc: NatsConnection): Promise<void> {
-    const jsm = await nc.jetstreamManager()
-    const found = await check(jsm)
-    if (found === 'ok') { seen.once = true; return }
-    const config = durableConfig(durable, filter)
-    const where = { stream: opts.stream, consumer: durable }
-    if (found === 'missing') {
-      await jsm.consumers.add(opts.stream, config)
-      // the first time, a fresh stream; later, someone deleted it
-      if (seen.once) opts.log.warn(where, 'the durable event consumer was gone; recreated it')
-      else opts.log.info(where, 'created a durable event consumer')
-    } else if (found.every((name) => TUNABLE.has(name))) {
-      await jsm.consumers.update(opts.stream, durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending })
-      opts.log.warn({ ...where, changed: found }, 'the durable event consumer had other settings; updated it')
-    } else {
-      await jsm.consumers.delete(opts.stream, durable).catch((err: unknown) => { if (!isConsumerNotFound(err)) throw err })
-      await jsm.consumers.add(opts.stream, config)
-      opts.log.warn({ ...where, changed: found }, 'the durable event consumer was changed; recreated it, replaying the stream')
-    }
-    seen.once = true
-  }
-
-  /** Ends the subscription (the loop then repairs the durable) once the server's durable is not ours. */
-  function watch (nc: NatsConnection, iter: Subscription<JsMsg>): () => void {
-    let asking = false
-    // kept between ticks: each jetstreamManager() first asks the server for its API info
-    let jsm: Promise<JetStreamManager> | undefined
-    const timer = setInterval(() => {
-      if (asking || state.stopped) return
-      asking = true
-      jsm ??= nc.jetstreamManager()
-      jsm.then(check)
-        .then((found) => { if (found !== 'ok' && !state.stopped) iter.stop() })
-        // NATS away or slow: the reconnect restarts the subscription, which checks again
-        .catch(() => { jsm = undefined })
-        .finally(() => { asking = false })
-    }, watchIntervalMs)
-    timer.unref()
-    return () => { clearInterval(timer) }
-  }
+  const keeper = createDurableKeeper({
+    stream: opts.stream,
+    wanted: durableConfig(durable, filter),
+    api: async (nc: NatsConnection) => (await nc.jetstreamManager()).consumers,
+    log: opts.log
+  })
 
   function onFailure (err: Error): void {
     opts.log.warn({ consumer: durable, reason: err.message }, 'cannot consume events; retrying')
@@ -202,16 +128,22 @@ export function createEventConsumer (opts: ConsumerOptions, handler: EventHandle
     m.ack()
   }
 
-  const loop = createConsumeLoop({ connection: opts.whenConnected, stream: opts.stream, durable, ensure: ensureConsumer, pull: { max_messages: 100 }, handle, beside: watch, onFailure })
+  const loop = createConsumeLoop({
+    connection: opts.whenConnected,
+    stream: opts.stream,
+    durable,
+    ensure: keeper.ensure,
+    pull: { max_messages: 100 },
+    handle,
+    watch: { intervalMs: watchIntervalMs, ours: keeper.ours },
+    onFailure
+  })
 
   return {
     start: loop.start,
     /** Stops the current subscription so the loop checks the consumer again (after a reconnect). */
     restart: loop.restart,
-    async stop (): Promise<void> {
-      state.stopped = true
-      await loop.stop()
-    }
+    stop: loop.stop
   }
 }
 

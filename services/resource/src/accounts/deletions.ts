@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { AckPolicy, DeliverPolicy, nanos, type JsMsg, type NatsConnection } from 'nats'
-import { createConsumeLoop, isConsumerNotFound, parseEvent, subjects } from '@ratchet/shared'
+import { createConsumeLoop, createDurableKeeper, parseEvent, subjects } from '@ratchet/shared'
 
 /**
  * Shared by every resource instance, so each deletion is applied once, and kept by
@@ -19,6 +19,8 @@ export interface DeletionsOptions {
   log: FastifyBaseLogger
   /** wait before retrying after a failure (ms) */
   retryDelayMs?: number
+  /** how often the watchdog checks the durable on the server (ms) */
+  watchIntervalMs?: number
 }
 
 /**
@@ -31,23 +33,19 @@ export function createDeletionConsumer (opts: DeletionsOptions) {
   const retryDelayMs = opts.retryDelayMs ?? 2000
   const counts = { applied: 0, skipped: 0 }
 
-  async function ensureConsumer (nc: NatsConnection): Promise<void> {
-    const jsm = await nc.jetstreamManager()
-    try {
-      await jsm.consumers.info(opts.stream, DELETIONS_DURABLE)
-    } catch (err) {
-      if (!isConsumerNotFound(err)) throw err
-      await jsm.consumers.add(opts.stream, {
-        durable_name: DELETIONS_DURABLE,
-        ack_policy: AckPolicy.Explicit,
-        // a consumer created after a deletion was stored still applies it: forgetting is idempotent
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: subjects(opts.prefix).userDeleted,
-        ack_wait: nanos(30_000)
-      })
-      opts.log.info({ stream: opts.stream, consumer: DELETIONS_DURABLE }, 'created the account-deletion consumer')
-    }
-  }
+  const keeper = createDurableKeeper({
+    stream: opts.stream,
+    wanted: {
+      durable_name: DELETIONS_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      // a consumer created after a deletion was stored still applies it: forgetting is idempotent
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subjects(opts.prefix).userDeleted,
+      ack_wait: nanos(30_000)
+    },
+    api: async (nc: NatsConnection) => (await nc.jetstreamManager()).consumers,
+    log: opts.log
+  })
 
   async function handle (m: JsMsg): Promise<void> {
     const parsed = parseEvent(opts.prefix, m.subject, m.data)
@@ -74,9 +72,11 @@ export function createDeletionConsumer (opts: DeletionsOptions) {
     connection: opts.connection,
     stream: opts.stream,
     durable: DELETIONS_DURABLE,
-    ensure: ensureConsumer,
+    ensure: keeper.ensure,
     pull: { max_messages: 100, expires: 5000 },
     handle,
+    // shared by every instance and kept by the server, where it can be deleted or changed
+    watch: { intervalMs: opts.watchIntervalMs ?? 5000, ours: keeper.ours },
     // the stream belongs to the auth service: until it exists, wait quietly
     onFailure: (err) => { opts.log.warn({ reason: err.message }, 'cannot consume account deletions; retrying') }
   })

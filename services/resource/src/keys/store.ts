@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { importJwk, type VerificationKey, type VerifierPolicy } from './jwk.js'
+import { importJwk, type VerificationKey } from './jwk.js'
 
-export interface KeyStoreOptions extends VerifierPolicy {
+export interface KeyStoreOptions {
   url: string
   log: FastifyBaseLogger
   /** background refresh period while keys are loaded (ms) */
@@ -126,7 +126,7 @@ export class KeyStore {
     const next = new Map<string, VerificationKey>()
     const duplicated = new Set<string>()
     for (const jwk of list) {
-      const key = importJwk(jwk, this.#opts)
+      const key = importJwk(jwk)
       if (typeof key === 'string') {
         log.warn({ url, reason: key }, 'skipping an unusable JWKS key')
       } else if (next.has(key.kid) || duplicated.has(key.kid)) {

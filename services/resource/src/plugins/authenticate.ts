@@ -15,6 +15,10 @@ declare module 'fastify' {
 }
 
 export interface AuthenticatePluginOptions {
+  /** ISSUER: the only accepted iss */
+  issuer: string
+  /** AUDIENCE: aud must hold it */
+  audience: string
   /** seconds */
   leeway: number
   cacheSize: number
@@ -31,6 +35,8 @@ async function authenticatePlugin (app: FastifyInstance, opts: AuthenticatePlugi
   const follower = app.revocationFollower
   const verifier = new TokenVerifier({
     keys: app.keys,
+    issuer: opts.issuer,
+    audience: opts.audience,
     leeway: opts.leeway,
     cacheSize: opts.cacheSize,
     relativeMs: (d) => revocations.relativeMs(d)
@@ -47,7 +53,7 @@ async function authenticatePlugin (app: FastifyInstance, opts: AuthenticatePlugi
       if (t.jkt !== undefined) {
         if (!asDpop) return done(dpop.boundAsBearer())
         // the token's verification may come from the cache; the proof never does
-        const failure = dpop.check(request, token, t.jkt)
+        const failure = dpop.check(request, token, t.jkt, t.ath)
         if (failure !== undefined) return done(failure)
       } else if (asDpop) return done(dpop.unboundAsDpop())
       // checked on every request, cache hit or not: a logout applies at once

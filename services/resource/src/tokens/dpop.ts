@@ -39,8 +39,8 @@ export function createResourceDpop (opts: ResourceDpopOptions) {
   return {
     algs,
 
-    /** Checks the request's proof for `token`, bound to `jkt`; the failure to answer with, or undefined. */
-    check (request: FastifyRequest, token: string, jkt: string): BearerFailure | undefined {
+    /** Checks the request's proof for `token`, bound to `jkt` (`ath`: the token's hash); the failure to answer with, or undefined. */
+    check (request: FastifyRequest, token: string, jkt: string, ath: string | undefined): BearerFailure | undefined {
       const nowMs = now()
       let proof
       try {
@@ -49,6 +49,7 @@ export function createResourceDpop (opts: ResourceDpopOptions) {
           method: request.method,
           url: requestHtu({ publicUrl: opts.publicUrl, protocol: request.protocol, host: request.host, path: request.url }),
           accessToken: token,
+          accessTokenHash: ath,
           boundTo: jkt,
           now: nowMs
         })

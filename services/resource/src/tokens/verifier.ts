@@ -1,7 +1,8 @@
-import { errors, ACCESS_TOKEN_ALGS, ACCESS_TOKEN_TYP } from '@ratchet/shared'
+import { accessTokenHash, errors } from '@ratchet/shared'
 import type { KeyStore } from '../keys/store.js'
 import type { VerificationKey } from '../keys/jwk.js'
 import { LruCache } from './cache.js'
+import { BAD_SIGNATURE, checkSegments, decodePayload, splitToken, type SplitToken } from './jws.js'
 import { expiredToken, invalidToken } from '@ratchet/fastify'
 
 /** What a verified access token grants, kept in the cache until the token expires. */
@@ -20,10 +21,16 @@ export interface VerifiedToken {
   notAfterMs: number
   /** cnf.jkt: the DPoP key the token is bound to (RFC 9449 §6.1); undefined for a Bearer token */
   jkt?: string | undefined
+  /** for a bound token, its hash as a proof's `ath` must name it (RFC 9449 §4.2): computed once, not per request */
+  ath?: string | undefined
 }
 
 export interface TokenVerifierOptions {
   keys: KeyStore
+  /** ISSUER: the only accepted iss */
+  issuer: string
+  /** AUDIENCE: aud must be it or hold it */
+  audience: string
   /** seconds */
   leeway: number
   cacheSize: number
@@ -32,56 +39,32 @@ export interface TokenVerifierOptions {
   now?: () => number
 }
 
-const ALGS: readonly string[] = ACCESS_TOKEN_ALGS
+/** Claims every access token must carry (RFC 9068 §2.2 plus ours). // wire contract */
+export const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'client_id', 'iat', 'exp', 'jti', 'sid', 'scope', 'auth_time']
 
-// fast-jwt error codes → what the client is told. Expiry is only reported once the
-// signature has been checked (fast-jwt checks claims after the signature), so an
-// "expired" answer always concerns a genuine token and the client may refresh.
-const DESCRIPTIONS: Record<string, string> = {
-  FAST_JWT_MALFORMED: 'The access token is malformed',
-  FAST_JWT_INVALID_PAYLOAD: 'The access token is malformed',
-  FAST_JWT_INVALID_ALGORITHM: 'The access token algorithm is not accepted',
-  FAST_JWT_INVALID_SIGNATURE: 'The access token signature is invalid',
-  FAST_JWT_MISSING_SIGNATURE: 'The access token signature is invalid',
-  FAST_JWT_INVALID_TYPE: `The token is not an access token (typ must be ${ACCESS_TOKEN_TYP})`,
-  FAST_JWT_INACTIVE: 'The access token is not valid yet',
-  FAST_JWT_INVALID_CRIT_HEADER: 'The access token has an unsupported critical header'
-}
+// The claim checks and their wording are fast-jwt's, which this verifier used before
+// (services/resource/README.md); "expired" is only reported once the signature has been
+// checked, so it always concerns a genuine token and the client may refresh.
+const claimsInvalid = (why: string): Error => invalidToken(`The access token claims are invalid: ${why}`)
 
-function describe (err: unknown): Error {
-  const e = err as { code?: string, message?: string }
-  if (e.code === 'FAST_JWT_EXPIRED') return expiredToken()
-  const known = e.code !== undefined ? DESCRIPTIONS[e.code] : undefined
-  if (known !== undefined) return invalidToken(known)
-  if (e.code === 'FAST_JWT_INVALID_CLAIM_VALUE' || e.code === 'FAST_JWT_INVALID_CLAIM_TYPE' || e.code === 'FAST_JWT_MISSING_REQUIRED_CLAIM') {
-    // fast-jwt's message names the claim ("The iss claim value is not allowed."), never a value
-    return invalidToken(`The access token claims are invalid: ${(e.message ?? '').replace(/\.$/, '')}`)
+function checkRegisteredClaims (p: Record<string, unknown>, issuer: string, audience: string, leewayMs: number, nowMs: number): void {
+  for (const claim of REQUIRED_CLAIMS) if (!(claim in p)) throw claimsInvalid(`The ${claim} claim is required`)
+  if ('nbf' in p) {
+    if (typeof p.nbf !== 'number') throw claimsInvalid('The nbf claim must be a number')
+    if (nowMs < p.nbf * 1000 - leewayMs) throw invalidToken('The access token is not valid yet')
   }
-  return invalidToken('The access token is invalid')
-}
-
-interface Header { alg: string, kid: string }
-
-/** Reads the JOSE header enough to choose a key. `jku`, `x5u`, `jwk`, `x5c` are never looked at. */
-function readHeader (token: string): Header {
-  const dot = token.indexOf('.')
-  let header: unknown
-  try {
-    header = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'))
-  } catch {
-    throw invalidToken('The access token is malformed')
+  if (typeof p.exp !== 'number') throw claimsInvalid('The exp claim must be a number')
+  if (nowMs > p.exp * 1000 + leewayMs) throw expiredToken()
+  const aud = p.aud
+  if (Array.isArray(aud)) {
+    if (!aud.every((a) => typeof a === 'string')) throw claimsInvalid('The aud claim must be a string or an array of strings')
+    if (!aud.includes(audience)) throw claimsInvalid('None of aud claim values are allowed')
+  } else {
+    if (typeof aud !== 'string') throw claimsInvalid('The aud claim must be a string or an array of strings')
+    if (aud !== audience) throw claimsInvalid('The aud claim value is not allowed')
   }
-  if (dot <= 0 || header === null || typeof header !== 'object' || Array.isArray(header)) throw invalidToken('The access token is malformed')
-  const h = header as Record<string, unknown>
-  // RFC 9068 §4: typ must be at+jwt (the "application/" prefix is optional); this is what
-  // keeps a refresh token (rt+jwt) or an ID token from being taken for an access token
-  if (typeof h.typ !== 'string' || h.typ.toLowerCase().replace(/^application\//, '') !== ACCESS_TOKEN_TYP) {
-    throw invalidToken(`The token is not an access token (typ must be ${ACCESS_TOKEN_TYP})`)
-  }
-  if (typeof h.alg !== 'string' || !ALGS.includes(h.alg)) throw invalidToken('The access token algorithm is not accepted')
-  // kid is only a lookup key into the JWKS, never a path, URL or anything interpreted
-  if (typeof h.kid !== 'string' || h.kid === '') throw invalidToken('The access token names no key (kid)')
-  return { alg: h.alg, kid: h.kid }
+  if (typeof p.iss !== 'string') throw claimsInvalid('The iss claim must be a string')
+  if (p.iss !== issuer) throw claimsInvalid('The iss claim value is not allowed')
 }
 
 function isString (v: unknown): v is string {
@@ -105,6 +88,8 @@ export class TokenVerifier {
   readonly #cache: LruCache<VerifiedToken>
   readonly #keys: KeyStore
   readonly #leewayMs: number
+  readonly #issuer: string
+  readonly #audience: string
   readonly #relativeMs: (numericDate: number) => number
   readonly #now: () => number
   /** cache lookups, for /metrics (hit rate) */
@@ -115,6 +100,8 @@ export class TokenVerifier {
     this.#cache = new LruCache(opts.cacheSize)
     this.#keys = opts.keys
     this.#leewayMs = opts.leeway * 1000
+    this.#issuer = opts.issuer
+    this.#audience = opts.audience
     this.#relativeMs = opts.relativeMs
     this.#now = opts.now ?? Date.now
   }
@@ -143,34 +130,44 @@ export class TokenVerifier {
    * refresh when the kid is unknown, so a rotated key is picked up without a restart.
    */
   verify (token: string): VerifiedToken | Promise<VerifiedToken> {
-    const header = readHeader(token)
-    const key = this.#keys.get(header.kid)
-    if (key !== undefined) return this.#verifyWith(token, header, key)
+    const jws = splitToken(token)
+    const key = this.#keys.get(jws.header.kid)
+    if (key !== undefined) return this.#verifyWith(token, jws, key)
     return this.#keys.refreshForUnknownKid().then(() => {
-      const fresh = this.#keys.get(header.kid)
-      if (fresh !== undefined) return this.#verifyWith(token, header, fresh)
+      const fresh = this.#keys.get(jws.header.kid)
+      if (fresh !== undefined) return this.#verifyWith(token, jws, fresh)
       // without any key we cannot tell a good token from a bad one: that is our outage, not the client's fault
       if (this.#keys.size === 0) throw new errors.RATCHET_DEPENDENCY_UNAVAILABLE('The signing key set (JWKS)')
       throw invalidToken('The access token was signed with an unknown key')
     })
   }
 
-  #verifyWith (token: string, header: Header, key: VerificationKey): VerifiedToken {
-    // the algorithm is the key's own (RFC 8725 §3.1); the token's alg only has to agree
-    if (header.alg !== key.alg) throw invalidToken('The access token algorithm does not match its key')
-    let p: Record<string, unknown>
+  /**
+   * RFC 8725 in the order fast-jwt checked it: segments, payload JSON, signature by the
+   * key's own algorithm (RFC 8725 §3.1: the token's alg only has to agree), crit, then
+   * the registered claims; then ours.
+   */
+  #verifyWith (token: string, jws: SplitToken, key: VerificationKey): VerifiedToken {
+    if (jws.header.alg !== key.alg) throw invalidToken('The access token algorithm does not match its key')
+    checkSegments(jws)
+    const p = decodePayload(jws.payload)
+    if (jws.signature === '') throw invalidToken(BAD_SIGNATURE)
+    let valid: boolean
     try {
-      p = key.verify(token)
-    } catch (err) {
-      throw describe(err)
+      valid = key.check(Buffer.from(jws.signingInput, 'latin1'), Buffer.from(jws.signature, 'base64url'))
+    } catch {
+      valid = false
     }
+    if (!valid) throw invalidToken(BAD_SIGNATURE)
+    if (jws.header.crit) throw invalidToken('The access token has an unsupported critical header')
     const nowMs = this.#now()
+    checkRegisteredClaims(p, this.#issuer, this.#audience, this.#leewayMs, nowMs)
     const { sub, sid, scope, client_id: clientId, auth_time: authTime, exp, iat, jti } = p
     if (!isString(sub) || !isString(sid) || !isString(clientId) || !isString(jti) || typeof scope !== 'string' ||
       typeof authTime !== 'number' || typeof exp !== 'number' || typeof iat !== 'number') {
       throw invalidToken('The access token claims are invalid: a required claim has the wrong type')
     }
-    // fast-jwt checks exp and nbf; an iat in the future is just as suspicious (RFC 7519 §4.1.6)
+    // an iat in the future is as suspicious as an nbf (RFC 7519 §4.1.6)
     if (iat * 1000 > nowMs + this.#leewayMs) throw invalidToken('The access token is not valid yet')
     const jkt = boundKey(p.cnf)
     const verified: VerifiedToken = {
@@ -183,7 +180,8 @@ export class TokenVerifier {
       exp,
       authTimeRel: this.#relativeMs(authTime),
       notAfterMs: exp * 1000 + this.#leewayMs,
-      jkt
+      jkt,
+      ath: jkt !== undefined ? accessTokenHash(token) : undefined
     }
     this.#cache.set(token, verified)
     return verified

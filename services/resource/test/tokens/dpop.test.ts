@@ -2,8 +2,8 @@
 // stolen or replayed bound token can be presented, and the answer each gets.
 import t, { type Test } from 'tap'
 import { jwkThumbprint } from '@ratchet/shared'
-import { call, nowSec, start, type Started } from './helpers.js'
-import { proof, testKey, type ProofOptions, type TestKey } from '../../../shared/test/dpop-fixture.js'
+import { call, nowSec, start, type Started } from '../helpers.js'
+import { proof, testKey, type ProofOptions, type TestKey } from '../../../../shared/test/dpop-fixture.js'
 
 interface Bound { s: Started, key: TestKey, token: string }
 

@@ -4,11 +4,11 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { parseKeySet } from '../src/keys/jwk.js'
-import { call, startAuth } from './helpers.js'
+import { parseKeySet } from '../../src/keys/jwk.js'
+import { call, startAuth } from '../helpers.js'
 
 const run = promisify(execFile)
-const cli = join(import.meta.dirname, '../src/keys/cli.ts')
+const cli = join(import.meta.dirname, '../../src/keys/cli.ts')
 
 /** The keys CLI as `npm run keys:*` runs it, from sources. */
 async function keysCli (args: string[], env: Record<string, string>) {

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createSessionStore } from '../src/stores/sessions.js'
-import { eventually, natsClient, sessionExists, signUp, startAuth, startReady } from './helpers.js'
+import { createSessionStore } from '../../src/stores/sessions.js'
+import { eventually, natsClient, sessionExists, signUp, startAuth, startReady } from '../helpers.js'
 
 t.test('a user.revoked applied late ends only sessions that started before its arrival plus the leeway', async (t) => {
   const first = await startReady(t, { CLOCK_LEEWAY: 1 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { call, claims, eventually, generateKey, signWith, start, startJwks } from './helpers.js'
+import { call, claims, eventually, generateKey, signWith, start, startJwks } from '../helpers.js'
 
 t.test('a key rotated in at the auth service is picked up without a restart', async (t) => {
   const jwks = await startJwks(t)

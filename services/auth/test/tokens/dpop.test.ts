@@ -4,8 +4,8 @@
 import t from 'tap'
 import * as oauth from 'oauth4webapi'
 import { jwkThumbprint } from '@ratchet/shared'
-import { call, decodeJwt, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
-import { proof, testKey, type ProofOptions, type TestKey } from '../../../shared/test/dpop-fixture.js'
+import { call, decodeJwt, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from '../helpers.js'
+import { proof, testKey, type ProofOptions, type TestKey } from '../../../../shared/test/dpop-fixture.js'
 
 const PASSWORD = 'dpop-password-1'
 const insecure = { [oauth.allowInsecureRequests]: true }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { call, decodeJwt, startAuth, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, startAuth, uniqueEmail } from '../helpers.js'
 
 async function account (url: string) {
   const email = uniqueEmail()

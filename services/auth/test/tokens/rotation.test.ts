@@ -1,6 +1,6 @@
 import t from 'tap'
 import { redisKeys } from '@ratchet/shared'
-import { call, decodeJwt, startAuth, testRedis, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, startAuth, testRedis, uniqueEmail } from '../helpers.js'
 
 async function signup (url: string) {
   const res = await call(`${url}/v1/signup`, { body: { email: uniqueEmail(), password: 'rotation-password' } })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connect } from 'nats'
 import { redisKeys, subjects } from '@ratchet/shared'
-import { call, dropStream, eventually, freePort, ownNatsServer, signUp, startAuth, testRedis } from './helpers.js'
+import { call, dropStream, eventually, freePort, ownNatsServer, signUp, startAuth, testRedis } from '../helpers.js'
 
 const ready = async (url: string) => (await call(`${url}/health/ready`)).status
 

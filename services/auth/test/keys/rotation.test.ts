@@ -4,14 +4,14 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { connect } from 'nats'
 import { ResourceEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
-import { buildApp as buildResource } from '../../resource/src/app.js'
-import { parseKeySet } from '../src/keys/jwk.js'
-import { rotateShared, rotationPolicy } from '../src/keys/rotate.js'
-import { call, decodeJwt, dependencyEnv, eventually, startAuth, startAuthAtIssuer, type Started, testRedis, uniqueEmail } from './helpers.js'
+import { buildApp as buildResource } from '../../../resource/src/app.js'
+import { parseKeySet } from '../../src/keys/jwk.js'
+import { rotateShared, rotationPolicy } from '../../src/keys/rotate.js'
+import { call, decodeJwt, dependencyEnv, eventually, startAuth, startAuthAtIssuer, type Started, testRedis, uniqueEmail } from '../helpers.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 const run = promisify(execFile)
-const cli = join(import.meta.dirname, '../src/keys/cli.ts')
+const cli = join(import.meta.dirname, '../../src/keys/cli.ts')
 
 /** The keys CLI as `npm run keys:*` runs it, from sources. */
 async function keysCli (args: string[], env: Record<string, string>) {

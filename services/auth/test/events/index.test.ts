@@ -2,8 +2,8 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { headers as natsHeaders, type NatsConnection } from 'nats'
 import { subjects } from '@ratchet/shared'
-import { call, eventually, logIn, natsClient, sessionExists, signUp, startAuth, startReady } from './helpers.js'
-import { eventCounters } from '../src/events/index.js'
+import { call, eventually, logIn, natsClient, sessionExists, signUp, startAuth, startReady } from '../helpers.js'
+import { eventCounters } from '../../src/events/index.js'
 
 /** Every message stored on the stream, in order (an ordered consumer, as a resource service reads it). */
 async function storedEvents (nc: NatsConnection, stream: string): Promise<Array<{ subject: string, data: Record<string, unknown>, msgId: string | undefined }>> {

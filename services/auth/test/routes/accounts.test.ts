@@ -2,7 +2,7 @@
 // events): change password, sign out other devices, the account, deletion, and the
 // device list.
 import t from 'tap'
-import { call, decodeJwt, startAuth, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, startAuth, uniqueEmail } from '../helpers.js'
 
 const PASSWORD = 'a long enough password'
 const NEW_PASSWORD = 'another long password'

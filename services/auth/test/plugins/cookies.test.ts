@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ResourceEnv, loadConfig } from '@ratchet/shared'
-import { buildApp as buildResource } from '../../resource/src/app.js'
-import { call, dependencyEnv, isolation, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from './helpers.js'
+import { buildApp as buildResource } from '../../../resource/src/app.js'
+import { call, dependencyEnv, isolation, startAuth, startAuthAtIssuer, uniqueEmail, type Started } from '../helpers.js'
 
 const APP = 'https://app.example.com'
 const ask = { 'x-ratchet-token-delivery': 'cookie' }

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { StringCodec } from 'nats'
 import { redisKeys } from '@ratchet/shared'
-import { createSessionStore } from '../src/stores/sessions.js'
-import { call, decodeJwt, eventually, freePort, natsClient, startAuth, startReady, testRedis, uniqueEmail } from './helpers.js'
+import { createSessionStore } from '../../src/stores/sessions.js'
+import { call, decodeJwt, eventually, freePort, natsClient, startAuth, startReady, testRedis, uniqueEmail } from '../helpers.js'
 
 const password = 'bounded-sessions'
 

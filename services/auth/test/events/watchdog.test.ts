@@ -2,8 +2,8 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { AckPolicy, DeliverPolicy, type JetStreamManager } from 'nats'
 import { subjects } from '@ratchet/shared'
-import { call, dropStream, eventually, natsClient, ownNatsServer, sessionExists, signUp, startAuth, startReady } from './helpers.js'
-import { consumerDrift, REVOKER_DURABLE } from '../src/events/consumer.js'
+import { call, dropStream, eventually, natsClient, ownNatsServer, sessionExists, signUp, startAuth, startReady } from '../helpers.js'
+import { consumerDrift, REVOKER_DURABLE } from '../../src/events/consumer.js'
 
 // The auth service's durable consumer can be deleted or replaced behind its back (by
 // hand, or by a client with too wide a NATS permission): it puts its own back, and

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { connect, nanos, StorageType } from 'nats'
 import { subjects } from '@ratchet/shared'
-import { call, dropStream, eventually, isolation, signUp, startReady, testConfig } from './helpers.js'
-import { retentionSeconds } from '../src/events/stream.js'
+import { call, dropStream, eventually, isolation, signUp, startReady, testConfig } from '../helpers.js'
+import { retentionSeconds } from '../../src/events/stream.js'
 
 const SECOND = nanos(1000)
 

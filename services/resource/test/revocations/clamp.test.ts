@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, publish, start } from './helpers.js'
+import { call, eventually, publish, start } from '../helpers.js'
 
 t.test('a forged user.revoked with `before` in the future logs the victim out but does not refuse later logins', async (t) => {
   const s = await start(t, { config: { CLOCK_LEEWAY: 5 } })

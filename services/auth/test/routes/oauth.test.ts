@@ -1,6 +1,6 @@
 import t from 'tap'
 import * as oauth from 'oauth4webapi'
-import { call, decodeJwt, startAuth, startAuthAtIssuer, uniqueEmail } from './helpers.js'
+import { call, decodeJwt, startAuth, startAuthAtIssuer, uniqueEmail } from '../helpers.js'
 
 // A standard OAuth client library (oauth4webapi), not our code, drives the
 // endpoints: if it accepts our answers, other software will too.

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { redisKeys } from '@ratchet/shared'
-import { call, startAuth, testRedis, uniqueEmail } from './helpers.js'
+import { call, startAuth, testRedis, uniqueEmail } from '../helpers.js'
 
 t.test('an unknown e-mail and a wrong password get the same status and byte-for-byte the same body', async (t) => {
   const { url } = await startAuth(t)

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { EXPIRED_TOKEN_DESCRIPTION, parseBearerChallenge } from '@ratchet/shared'
-import { call, claims, eventually, generateKey, nowSec, signHs256, signWith, start, startJwks, type JsonResponse } from './helpers.js'
+import { call, claims, eventually, generateKey, nowSec, signHs256, signWith, start, startJwks, type JsonResponse } from '../helpers.js'
 
 function challenge (res: JsonResponse): Record<string, string> {
   return parseBearerChallenge(res.headers.get('www-authenticate') ?? '') ?? {}

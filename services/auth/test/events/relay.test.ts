@@ -2,9 +2,9 @@ import t from 'tap'
 import { connect } from 'nats'
 import { redisKeys } from '@ratchet/shared'
 import { randomUUID } from 'node:crypto'
-import { call, eventually, isolation, logIn, signUp, startAuth, startReady, testConfig, testRedis } from './helpers.js'
-import { eventCounters } from '../src/events/index.js'
-import { RELAY_GROUP } from '../src/stores/outbox.js'
+import { call, eventually, isolation, logIn, signUp, startAuth, startReady, testConfig, testRedis } from '../helpers.js'
+import { eventCounters } from '../../src/events/index.js'
+import { RELAY_GROUP } from '../../src/stores/outbox.js'
 
 t.test('two auth instances on one prefix relay each event exactly once', async (t) => {
   const a = await startReady(t)

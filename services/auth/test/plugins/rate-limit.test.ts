@@ -3,8 +3,8 @@ import { request } from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
-import { createLoginBackoff } from '../src/stores/login-backoff.js'
-import { call, eventually, freePort, startAuth, testRedis, uniqueEmail } from './helpers.js'
+import { createLoginBackoff } from '../../src/stores/login-backoff.js'
+import { call, eventually, freePort, startAuth, testRedis, uniqueEmail } from '../helpers.js'
 
 const on = { RATE_LIMITS: 'on' as const }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { parseBearerChallenge } from '@ratchet/shared'
-import { call, createStream, dependencyEnv, eventually, freePort, isolation, natsClient, nowSec, publish, start } from './helpers.js'
+import { call, createStream, dependencyEnv, eventually, freePort, isolation, natsClient, nowSec, publish, start } from '../helpers.js'
 
 const sessionRevoked = (sid: string, sub = 'someone') => ({ id: randomUUID(), sid, sub, reason: 'logout', at: Date.now() / 1000 })
 const userRevoked = (sub: string, before: number) => ({ id: randomUUID(), sub, before, reason: 'logout_all', at: Date.now() / 1000 })
@@ -120,7 +120,7 @@ t.test('the service starts without NATS, is not ready, closes cleanly, and catch
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const url = `nats://127.0.0.1:${port}`
   // a first service that never sees NATS must still close
-  const { buildApp } = await import('../src/app.js')
+  const { buildApp } = await import('../../src/app.js')
   const { loadConfig, ResourceEnv } = await import('@ratchet/shared')
   const lonely = await buildApp(loadConfig(ResourceEnv, dependencyEnv(), { ...isolation(), NATS_URL: url, JWKS_URL: 'http://127.0.0.1:1/jwks', LOG_LEVEL: 'silent' }), { logger: false, retryInterval: 50 })
   await lonely.listen({ host: '127.0.0.1', port: 0 })

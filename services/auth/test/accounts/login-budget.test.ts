@@ -1,5 +1,5 @@
 import t from 'tap'
-import { call, startAuth, uniqueEmail } from './helpers.js'
+import { call, startAuth, uniqueEmail } from '../helpers.js'
 
 const on = { RATE_LIMITS: 'on' as const, RATE_LIMIT_LOGIN_PER_IP: 1000 }
 const right = 'the-owners-password'
