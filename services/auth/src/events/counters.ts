@@ -14,7 +14,5 @@ export const eventCounters = {
   /** malformed events acked without acting on them */
   skipped: 0,
   /** events nak'ed because the session store failed */
-  retried: 0,
-  /** entries waiting in the Redis outbox, last seen by a relay */
-  outboxDepth: 0
+  retried: 0
 }

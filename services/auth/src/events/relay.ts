@@ -129,7 +129,6 @@ export function createRelay (opts: RelayOptions) {
           entries = await outbox.readNew()
         }
         if (entries.length > 0) await relay(nc.jetstream(), entries)
-        eventCounters.outboxDepth = await outbox.depth()
         failures = 0
       } catch (err) {
         if (state.stopped) return

@@ -112,7 +112,6 @@ export function createOutboxReader (opts: OutboxReaderOptions) {
     },
     /** removes what the stream acknowledged */
     async ack (ids: string[]): Promise<void> { await conn.multi().xack(key, RELAY_GROUP, ...ids).xdel(key, ...ids).exec() },
-    depth: async (): Promise<number> => await conn.xlen(key),
     /** consumers idle for `minIdleMs` with nothing pending leave the group (`only`: just that one; `skip`: never that one) */
     removeIdleConsumers: async (minIdleMs: number, only: string, skip: string): Promise<number> =>
       await shared.ratchetRemoveIdleConsumers(key, RELAY_GROUP, minIdleMs, only, skip).catch(() => 0),
