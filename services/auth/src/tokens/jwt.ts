@@ -1,7 +1,7 @@
-import type { JWT } from '@fastify/jwt'
+import { createDecoder, createVerifier, type Algorithm } from 'fast-jwt'
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
-import { currentKeySigner } from '../keys/signer.js'
+import { currentKeySigner, currentRefreshSigner } from '../keys/signer.js'
 
 export type JwtFault = 'malformed' | 'signature' | 'expired' | 'claims'
 
@@ -12,8 +12,7 @@ export class JwtError extends Error {
 
 interface Header { kid?: unknown, typ?: unknown, alg?: unknown }
 
-// fast-jwt's error codes (@fastify/jwt's app.jwt.*.verify throws them as they are),
-// mapped here, once, by code. Whatever else a malformed token makes the library
+// fast-jwt's error codes, mapped here, once, by code. Whatever else a malformed token makes the library
 // throw is still a token that does not verify: a 401, never a 500.
 const FAULTS: Record<string, [JwtFault, string]> = {
   FAST_JWT_EXPIRED: ['expired', 'the token expired'],
@@ -31,9 +30,6 @@ function mapError (err: unknown): JwtError {
   return known !== undefined ? new JwtError(known[0], known[1]) : new JwtError('claims', 'the token was not issued for this use')
 }
 
-/** The two @fastify/jwt namespaces (plugins/jwt.ts). */
-export interface JwtNamespaces { access: JWT, refresh: JWT }
-
 export interface JwtOptions {
   issuer: string
   audience: string
@@ -42,46 +38,62 @@ export interface JwtOptions {
   now?: () => number
 }
 
+type Verifier = (token: string) => unknown
+type Kind = 'access' | 'refresh'
+
+const decodeComplete = createDecoder({ complete: true })
+
 /**
  * Signs and verifies both token types against the current key ring. Access
  * tokens use the ring's asymmetric key; refresh tokens an HMAC key whose
  * audience is the issuer itself, so neither can pass for the other (different
  * typ, alg family, audience and key).
  */
-export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, opts: JwtOptions) {
+export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
   const leewayMs = opts.leewaySeconds * 1000
   const now = opts.now ?? Date.now
 
   function headerOf (token: string): Header {
     try {
-      const decoded = namespaces.access.decode<{ header: Header }>(token, { complete: true })
-      if (decoded === null || typeof decoded.header !== 'object' || decoded.header === null) throw new Error('no header')
+      const decoded = decodeComplete(token) as { header: Header }
+      if (typeof decoded.header !== 'object' || decoded.header === null) throw new Error('no header')
       return decoded.header
     } catch {
       throw new JwtError('malformed', 'the token is not a well-formed JWT')
     }
   }
 
-  // the key is named on every call: the ring rotates under @fastify/jwt's boot-time keys
-  function verifyOptions (kind: 'access' | 'refresh', kid: string, ignoreExpiration: boolean) {
+  // A fast-jwt verifier per key and expiry mode, built on first use and kept with
+  // the key's entry on the ring, so a reloaded ring starts afresh and a retired key
+  // takes its verifiers with it. Built per call, as @fastify/jwt does when it is
+  // told the key, one cost 40% of a refresh's token checks (README).
+  const verifiers = new WeakMap<object, Map<boolean, Verifier>>()
+
+  // the key is looked up on every call: the ring rotates
+  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
     const ring = getRing()
-    const common = { clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer }
-    if (kind === 'access') {
-      const k = ring.accessKey(kid)
-      if (k === undefined) throw new JwtError('signature', 'the token names an unknown key')
-      return { ...common, key: k.publicPem, algorithms: [k.key.alg], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id'] }
+    const access = kind === 'access' ? ring.accessKey(kid) : undefined
+    const entry = kind === 'access' ? access : ring.refreshSecret(kid)
+    if (entry === undefined) throw new JwtError('signature', 'the token names an unknown key')
+    let byMode = verifiers.get(entry)
+    if (byMode === undefined) verifiers.set(entry, byMode = new Map())
+    let verifier = byMode.get(ignoreExpiration)
+    if (verifier === undefined) {
+      const common = { clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer }
+      verifier = access !== undefined
+        ? createVerifier({ ...common, key: access.publicPem, algorithms: [access.key.alg as Algorithm], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id'] })
+        : createVerifier({ ...common, key: entry as Buffer, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] })
+      byMode.set(ignoreExpiration, verifier)
     }
-    const secret = ring.refreshSecret(kid)
-    if (secret === undefined) throw new JwtError('signature', 'the token names an unknown key')
-    return { ...common, key: secret, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] }
+    return verifier
   }
 
   // expiry is checked against the wall clock (fast-jwt's own), with the leeway
-  function verify<T> (kind: 'access' | 'refresh', token: string, ignoreExpiration: boolean): T {
+  function verify<T> (kind: Kind, token: string, ignoreExpiration: boolean): T {
     const header = headerOf(token)
     if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
     try {
-      const claims = namespaces[kind].verify<T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }>(token, verifyOptions(kind, header.kid, ignoreExpiration) as Parameters<JWT['verify']>[1])
+      const claims = verifierFor(kind, header.kid, ignoreExpiration)(token) as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
       // fast-jwt checks iat only against maxAge: a token from the future is not ours
       if (typeof claims.iat !== 'number' || claims.iat * 1000 > now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
       if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
@@ -93,20 +105,10 @@ export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, op
     }
   }
 
-  // Access tokens are signed beneath @fastify/jwt, by a signer built once per
-  // signing key: named per call, @fastify/jwt builds a signer each time, and
-  // parsing the private key was 56% of a refresh's CPU (README).
-  const signAccess = currentKeySigner<AccessTokenClaims>(getRing, ACCESS_TOKEN_TYP)
-
-  function signRefresh (claims: RefreshTokenClaims): string {
-    const ring = getRing()
-    const k = ring.refreshKey
-    return namespaces.refresh.sign(claims, { key: ring.refreshSecret(k.kid), algorithm: 'HS256', kid: k.kid, header: { alg: 'HS256', typ: REFRESH_TOKEN_TYP } })
-  }
-
   return {
-    signAccess,
-    signRefresh,
+    // one signer per current key each, built when a rotation makes another key current
+    signAccess: currentKeySigner<AccessTokenClaims>(getRing, ACCESS_TOKEN_TYP),
+    signRefresh: currentRefreshSigner<RefreshTokenClaims>(getRing, REFRESH_TOKEN_TYP),
     verifyAccess: (token: string, opt: { ignoreExpiration?: boolean } = {}): AccessTokenClaims =>
       verify<AccessTokenClaims>('access', token, opt.ignoreExpiration ?? false),
     verifyRefresh: (token: string, opt: { ignoreExpiration?: boolean } = {}): RefreshTokenClaims =>

@@ -54,8 +54,10 @@ function parseHeader (segment: string): AccessTokenHeader {
  * form is kept (a few entries) and a new token costs a Map lookup for its header.
  */
 export function splitToken (token: string): SplitToken {
+  // first and last dot, as fast-jwt's decoder did: a fourth segment lands in the payload,
+  // which then fails the alphabet check as malformed
   const first = token.indexOf('.')
-  const second = first === -1 ? -1 : token.indexOf('.', first + 1)
+  const second = first === -1 ? -1 : token.lastIndexOf('.')
   const segment = first === -1 ? token : token.slice(0, first)
   let header = headers.get(segment)
   if (header === undefined) {
@@ -63,14 +65,13 @@ export function splitToken (token: string): SplitToken {
     if (headers.size >= HEADER_CACHE_SIZE) headers.delete(headers.keys().next().value!)
     headers.set(segment, header)
   }
-  if (second === -1) throw invalidToken(MALFORMED)
+  if (second === first) throw invalidToken(MALFORMED)
   return { header, signingInput: token.slice(0, second), payload: token.slice(first + 1, second), signature: token.slice(second + 1) }
 }
 
 /**
  * The segments' alphabet (RFC 7515 §2, no padding), checked once a key is chosen, as
- * fast-jwt's decoder did: Buffer's base64url decoding would skip what is not in it. A
- * fourth segment lands in the payload, which then fails here.
+ * fast-jwt's decoder did: Buffer's base64url decoding would skip what is not in it.
  */
 export function checkSegments (token: SplitToken): void {
   if (!B64URL.test(token.signingInput.slice(0, token.signingInput.length - token.payload.length - 1)) || !B64URL.test(token.payload)) throw invalidToken(MALFORMED)

@@ -122,6 +122,20 @@ t.test('a token missing a required claim, or with one of the wrong type, is reje
   await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({ sub: 42 }) }), /claims are invalid/)
 })
 
+t.test('the checks made beneath fast-jwt keep its answers: extra segments, crit, aud lists, claim types', async (t) => {
+  const s = await start(t)
+  const good = s.token()
+  await rejected(t, await call(`${s.url}/v1/me`, { token: `${good}.${good.split('.')[2]!}` }), /malformed/)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: `${good.split('.').slice(0, 2).join('.')}.` }), /signature is invalid/)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({}, { crit: ['exp'] }) }), /unsupported critical header/)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({ aud: ['another-api', 'a-third'] }) }), /None of aud claim values are allowed/)
+  t.equal((await call(`${s.url}/v1/me`, { token: s.token({ aud: ['another-api', s.config.AUDIENCE] }) })).status, 200)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({ aud: [42] }) }), /aud claim must be a string or an array of strings/)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({ iss: ['x'] }) }), /iss claim must be a string/)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({ exp: String(nowSec() + 600) }) }), /exp claim must be a number/)
+  await rejected(t, await call(`${s.url}/v1/me`, { token: s.token({ nbf: 'soon' }) }), /nbf claim must be a number/)
+})
+
 t.test('garbage and tokens naming no known key are rejected', async (t) => {
   const s = await start(t)
   await rejected(t, await call(`${s.url}/v1/me`, { token: 'abc.def.ghi' }), /malformed/)
