@@ -5,7 +5,8 @@
  *   resource: the resource service's own TokenVerifier (split once, one-shot
  *             node:crypto verify against a KeyObject, claims checked by hand), cache off
  *   direct:   a fast-jwt verifier (signer) made once per key, what the resource
- *             service used before and the auth service's keys/signer.ts does
+ *             service used before and the auth service's keys/signer.ts did (it now
+ *             signs with one crypto.sign call per token)
  *   per-call: @fastify/jwt naming the key per call, which rotating keys need
  *             (it builds a verifier or signer, and parses the key, each call)
  *   static:   @fastify/jwt with one static key (no rotation possible), for reference

@@ -7,6 +7,7 @@ import redisPlugin from './plugins/redis.js'
 import natsPlugin from './plugins/nats.js'
 import keysPlugin from './plugins/keys.js'
 import { createJwt } from './tokens/jwt.js'
+import jwtPlugin from './plugins/jwt.js'
 import { createTokenService } from './tokens/service.js'
 import { createAuthDpop, DPOP_NONCE_HEADER, nonceSecretFrom } from './tokens/dpop.js'
 import { createDpopProofStore } from './stores/dpop-proofs.js'
@@ -71,7 +72,8 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
 
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
-  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
+  await app.register(jwtPlugin, { ring: keys.ring })
+  const jwt = createJwt(app.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const users = createUserStore(redis)
   const outbox = createOutbox(redis)

@@ -9,6 +9,7 @@ import { connect } from 'nats'
 import { AuthEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
 import { createKeyManager } from '../src/keys/manager.js'
+import jwtPlugin from '../src/plugins/jwt.js'
 import { createJwt } from '../src/tokens/jwt.js'
 import { createTokenService, type TokenServiceDeps } from '../src/tokens/service.js'
 import { createSessionStore } from '../src/stores/sessions.js'
@@ -58,7 +59,11 @@ export async function tokenFixture (t: Test, overrides: Partial<AuthConfig> = {}
   t.teardown(() => keys.close())
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const outbox = createOutbox(redis)
-  const jwt = createJwt(keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
+  // access tokens are verified by @fastify/jwt's namespace, which lives on an app
+  const jwtApp = Fastify({ logger: false })
+  await jwtApp.register(jwtPlugin, { ring: keys.ring })
+  t.teardown(() => jwtApp.close())
+  const jwt = createJwt(jwtApp.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
   const tokens = createTokenService({ config, jwt, sessions, outbox, now: clock.now, ...hooks })
   /** The events recorded for the relay, oldest first. */
   const events = async (): Promise<Array<Record<string, any>>> => (await redis.xrange(outbox.key, '-', '+')).map(([, f]: [string, string[]]) => ({ type: f[1], ...JSON.parse(f[3] ?? '{}') }))

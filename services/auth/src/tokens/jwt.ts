@@ -1,3 +1,4 @@
+import type { JWT } from '@fastify/jwt'
 import { createDecoder, createVerifier, type Algorithm } from 'fast-jwt'
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
@@ -39,6 +40,9 @@ export interface JwtOptions {
 }
 
 type Verifier = (token: string) => unknown
+
+/** The @fastify/jwt namespace the service verifies access tokens with (plugins/jwt.ts). */
+export interface JwtNamespaces { access: Pick<JWT, 'verify'> }
 type Kind = 'access' | 'refresh'
 
 const decodeComplete = createDecoder({ complete: true })
@@ -49,7 +53,7 @@ const decodeComplete = createDecoder({ complete: true })
  * audience is the issuer itself, so neither can pass for the other (different
  * typ, alg family, audience and key).
  */
-export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
+export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, opts: JwtOptions) {
   const leewayMs = opts.leewaySeconds * 1000
   const now = opts.now ?? Date.now
 
@@ -63,26 +67,39 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     }
   }
 
-  // A fast-jwt verifier per key and expiry mode, built on first use and kept with
-  // the key's entry on the ring, so a reloaded ring starts afresh and a retired key
-  // takes its verifiers with it. Built per call, as @fastify/jwt does when it is
-  // told the key, one cost 40% of a refresh's token checks (README).
+  // Access tokens reach the auth service only at its own Bearer routes (logout,
+  // sessions, account, introspection): @fastify/jwt verifies them, told the key on each
+  // call, as the ring rotates under the key it registered at boot.
+  function verifyAccessClaims (kid: string, token: string, ignoreExpiration: boolean): unknown {
+    const k = getRing().accessKey(kid)
+    if (k === undefined) throw new JwtError('signature', 'the token names an unknown key')
+    return namespaces.access.verify(token, {
+      key: k.publicPem,
+      algorithms: [k.key.alg as Algorithm],
+      clockTolerance: leewayMs,
+      ignoreExpiration,
+      allowedIss: opts.issuer,
+      allowedAud: opts.audience,
+      checkTyp: ACCESS_TOKEN_TYP,
+      requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id']
+    } as Parameters<JWT['verify']>[1])
+  }
+
+  // Refresh tokens are the refresh hot path: a fast-jwt verifier per key and expiry
+  // mode, built on first use and kept with the key's entry on the ring, so a reloaded
+  // ring starts afresh and a retired key takes its verifiers with it. Built per call,
+  // as @fastify/jwt does when it is told the key, one cost 40% of a refresh's token
+  // checks (README).
   const verifiers = new WeakMap<object, Map<boolean, Verifier>>()
 
-  // the key is looked up on every call: the ring rotates
-  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
-    const ring = getRing()
-    const access = kind === 'access' ? ring.accessKey(kid) : undefined
-    const entry = kind === 'access' ? access : ring.refreshSecret(kid)
-    if (entry === undefined) throw new JwtError('signature', 'the token names an unknown key')
-    let byMode = verifiers.get(entry)
-    if (byMode === undefined) verifiers.set(entry, byMode = new Map())
+  function refreshVerifier (kid: string, ignoreExpiration: boolean): Verifier {
+    const secret = getRing().refreshSecret(kid)
+    if (secret === undefined) throw new JwtError('signature', 'the token names an unknown key')
+    let byMode = verifiers.get(secret)
+    if (byMode === undefined) verifiers.set(secret, byMode = new Map())
     let verifier = byMode.get(ignoreExpiration)
     if (verifier === undefined) {
-      const common = { clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer }
-      verifier = access !== undefined
-        ? createVerifier({ ...common, key: access.publicPem, algorithms: [access.key.alg as Algorithm], allowedAud: opts.audience, checkTyp: ACCESS_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id'] })
-        : createVerifier({ ...common, key: entry as Buffer, algorithms: ['HS256'], allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] })
+      verifier = createVerifier({ key: secret, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] })
       byMode.set(ignoreExpiration, verifier)
     }
     return verifier
@@ -93,7 +110,7 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
     const header = headerOf(token)
     if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
     try {
-      const claims = verifierFor(kind, header.kid, ignoreExpiration)(token) as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
+      const claims = (kind === 'access' ? verifyAccessClaims(header.kid, token, ignoreExpiration) : refreshVerifier(header.kid, ignoreExpiration)(token)) as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
       // fast-jwt checks iat only against maxAge: a token from the future is not ours
       if (typeof claims.iat !== 'number' || claims.iat * 1000 > now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
       if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
