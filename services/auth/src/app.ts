@@ -134,7 +134,7 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
   await app.register(requestLogPlugin)
   await app.register(cookiesPlugin)
   // before the routes: it attaches its limits as they are added
-  await app.register(rateLimitPlugin, { config, redis, ring: keys.ring })
+  await app.register(rateLimitPlugin, { config, redis, ring: keys.ring, now })
   await app.register(accountRoutes, deps)
   await app.register(refreshRoutes, deps)
   await app.register(sessionRoutes, deps)

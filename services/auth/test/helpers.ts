@@ -44,13 +44,23 @@ export async function startAuthAtIssuer (t: Test, overrides: Partial<AuthConfig>
 }
 
 /**
+ * A clock the test moves by hand (`advance`), for BuildOptions.now or a service's `now`:
+ * time-based policy (the login back-off's 1 s, 2 s, ... waits) then depends on what the
+ * test does, not on how fast a loaded machine answers. Redis' own TTLs do not follow it.
+ */
+export function testClock (at = Date.now()) {
+  const clock = { ms: at, now: () => clock.ms, advance: (ms: number) => { clock.ms += ms } }
+  return clock
+}
+
+/**
  * The token service on its own, against the real Redis under the test's own prefix, with
  * a clock the test moves (`clock.advance`): what a direct test of the token policy, or of
  * a service built on it, starts from. Redis' own TTLs do not follow the clock.
  */
 export async function tokenFixture (t: Test, overrides: Partial<AuthConfig> = {}, hooks: Pick<TokenServiceDeps, 'onSecurityEvent' | 'onRefresh'> = {}) {
   const config = testConfig(overrides)
-  const clock = { ms: Date.now(), now: () => clock.ms, advance: (ms: number) => { clock.ms += ms } }
+  const clock = testClock()
   const redis = testRedis(config.REDIS_URL, { keyPrefix: config.REDIS_PREFIX })
   t.teardown(async () => { redis.disconnect(); await dropPrefix(config.REDIS_URL, config.REDIS_PREFIX) })
   // a logger that writes nothing

@@ -15,6 +15,8 @@ export interface RateLimitOptions {
   redis: Redis
   /** the key ring of the moment, whose refresh secret the device cookies' MAC key derives from */
   ring: () => KeyRing
+  /** the service's clock (ms): the back-off and the device cookies follow it, so tests can move it */
+  now?: () => number
 }
 
 /** Which budget a login attempt is counted in: the account's shared one, or the account on a known device. */
@@ -47,7 +49,7 @@ function retry (reply: FastifyReply, ms: number): number {
  * 503 like the rest of the service (they need Redis anyway), never 500 and
  * never unlimited.
  */
-async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: RateLimitOptions) {
+async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring, now = Date.now }: RateLimitOptions) {
   if (config.RATE_LIMITS === 'off') return
   const windowMs = config.RATE_LIMIT_WINDOW * 1000
 
@@ -78,7 +80,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
     const email = emailOf(request)
     const account = accountKey(email)
     // a valid cookie of this account from an earlier successful login: its own budget (OWASP device cookies)
-    const device = devices.deviceOf(request.cookies[DEVICE_COOKIE], account, Date.now())
+    const device = devices.deviceOf(request.cookies[DEVICE_COOKIE], account, now())
     return device === undefined
       ? { rateKey: account, failureKey: redisKeys.loginFailures(email), device, counted: false }
       : { rateKey: `${account}:device:${device}`, failureKey: redisKeys.deviceLoginFailures(email, device), device, counted: false }
@@ -93,7 +95,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
       if (!account.isAllowed && account.isExceeded) throw new errors.RATCHET_RATE_LIMITED(retry(reply, account.ttl))
       // the wait is checked and this try counted as a failure in one step;
       // refused tries are not counted: hammering a waiting account does not lengthen its wait
-      const wait = await backoff.attempt(budget.failureKey, Date.now())
+      const wait = await backoff.attempt(budget.failureKey, now())
       if (wait > 0) throw new errors.RATCHET_LOGIN_THROTTLED(retry(reply, wait))
       budget.counted = true
     }
@@ -106,7 +108,7 @@ async function rateLimitPlugin (app: FastifyInstance, { config, redis, ring }: R
         // a browser that signed in gets (or keeps) its device cookie; set here,
         // after the cookie plugin's own onSend, so it is appended by hand
         if (budget.device === undefined) {
-          const value = devices.issue(budget.rateKey, Date.now())
+          const value = devices.issue(budget.rateKey, now())
           reply.header('set-cookie', app.serializeCookie(DEVICE_COOKIE, value, { path: '/', httpOnly: true, secure: true, sameSite: 'strict', maxAge: devices.maxAgeSeconds }))
         }
       } else if (reply.statusCode !== 401) {

@@ -1,8 +1,11 @@
 import t from 'tap'
-import { call, startAuth, uniqueEmail } from '../helpers.js'
+import { call, startAuth, testClock, uniqueEmail } from '../helpers.js'
 
 const on = { RATE_LIMITS: 'on' as const, RATE_LIMIT_LOGIN_PER_IP: 1000 }
 const right = 'the-owners-password'
+// The service's clock stands still (testClock): a back-off window (1 s after the free
+// failures) cannot run out between two requests however long a password check takes
+// on a loaded machine, so each answer below depends on the count alone.
 
 const login = (url: string, email: string, password: string, cookie?: string) =>
   call(`${url}/v1/login`, { body: { email, password }, headers: cookie === undefined ? {} : { cookie } })
@@ -14,7 +17,7 @@ function deviceCookieOf (headers: Headers): string | undefined {
 }
 
 t.test('parallel wrong passwords fired at once are checked one at a time by the back-off', async (t) => {
-  const { url } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 1, RATE_LIMIT_LOGIN_PER_ACCOUNT: 100 })
+  const { url } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 1, RATE_LIMIT_LOGIN_PER_ACCOUNT: 100 }, { now: testClock().now })
   const email = uniqueEmail()
   t.equal((await call(`${url}/v1/signup`, { body: { email, password: right } })).status, 201)
   const answers = await Promise.all(Array.from({ length: 10 }, async () => await login(url, email, 'a-wrong-guess')))
@@ -24,7 +27,7 @@ t.test('parallel wrong passwords fired at once are checked one at a time by the 
 })
 
 t.test('a device cookie from an earlier login keeps the owner in while a guesser elsewhere is slowed', async (t) => {
-  const { url } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 2, LOGIN_BACKOFF_MAX: 900, RATE_LIMIT_LOGIN_PER_ACCOUNT: 4 })
+  const { url } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 2, LOGIN_BACKOFF_MAX: 900, RATE_LIMIT_LOGIN_PER_ACCOUNT: 4 }, { now: testClock().now })
   const email = uniqueEmail()
   t.equal((await call(`${url}/v1/signup`, { body: { email, password: right } })).status, 201)
   const first = await login(url, email, right)

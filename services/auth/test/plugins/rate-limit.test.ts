@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import { redisKeys } from '@ratchet/shared'
 import { createLoginBackoff } from '../../src/stores/login-backoff.js'
-import { call, eventually, freePort, startAuth, testRedis, uniqueEmail } from '../helpers.js'
+import { call, eventually, freePort, startAuth, testClock, testRedis, uniqueEmail } from '../helpers.js'
 
 const on = { RATE_LIMITS: 'on' as const }
 
@@ -79,7 +79,9 @@ t.test('every instance shares the same counters through Redis', async (t) => {
 })
 
 t.test('failed logins make the next try wait longer each time, and a success clears them', async (t) => {
-  const { url, config } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 2, RATE_LIMIT_LOGIN_PER_IP: 1000, RATE_LIMIT_LOGIN_PER_ACCOUNT: 1000 })
+  // the service's clock moves only when the test moves it: each wait is exactly what the count earns
+  const clock = testClock()
+  const { url, config } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 2, RATE_LIMIT_LOGIN_PER_IP: 1000, RATE_LIMIT_LOGIN_PER_ACCOUNT: 1000 }, { now: clock.now })
   const email = uniqueEmail()
   t.equal((await call(`${url}/v1/signup`, { body: { email, password: 'the-right-one' } })).status, 201)
   t.equal((await login(url, email)).status, 401)
@@ -96,13 +98,17 @@ t.test('failed logins make the next try wait longer each time, and a success cle
   t.ok(await redis.pttl(redisKeys.loginFailures(email)) > 0, 'the counter expires on its own')
 
   // the wait doubles: the third failure earns 2 s
-  const third = await eventually(async () => { const r = await login(url, email); return r.status === 429 ? undefined : r }, 10000, 100)
+  clock.advance(999)
+  t.equal((await login(url, email)).status, 429, 'still waiting 1 ms before the second is up')
+  clock.advance(1)
+  const third = await login(url, email)
   t.equal(third.status, 401)
   const longer = await login(url, email)
   t.equal(longer.status, 429)
   t.equal(longer.headers.get('retry-after'), '2')
 
-  const ok = await eventually(async () => { const r = await login(url, email, 'the-right-one'); return r.status === 429 ? undefined : r }, 10000, 100)
+  clock.advance(2000)
+  const ok = await login(url, email, 'the-right-one')
   t.equal(ok.status, 200)
   t.equal(await redis.exists(redisKeys.loginFailures(email)), 0, 'success clears the failures')
   t.equal((await login(url, email)).status, 401)
@@ -110,7 +116,7 @@ t.test('failed logins make the next try wait longer each time, and a success cle
 })
 
 t.test('unknown e-mails are slowed exactly like real accounts', async (t) => {
-  const { url } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 1 })
+  const { url } = await startAuth(t, { ...on, LOGIN_FREE_FAILURES: 1 }, { now: testClock().now })
   const email = uniqueEmail()
   t.equal((await login(url, email)).status, 401)
   const throttled = await login(url, email)
