@@ -44,34 +44,34 @@ function compactSigner (header: { alg: string, typ: string, kid: string }, signa
 }
 
 /**
- * Signs with the ring's current signing key, `typ` in the header: a signer built
- * once per key (the private key's parse is the expensive part, see the README) and
- * built anew when a rotation makes another key current.
+ * A signer that follows the ring's current key of one kind: built by `build` once per
+ * key (the key's parse is the expensive part, see the README) and built anew when a
+ * rotation makes another key current.
  */
-export function currentKeySigner<P extends object> (getRing: () => KeyRing, typ: string): (payload: P) => string {
-  let current: { kid: string, sign: (payload: P) => string } | undefined
+function rotatingSigner<P extends object> (getRing: () => KeyRing, current: (ring: KeyRing) => string, build: (ring: KeyRing, kid: string) => (payload: object) => string): (payload: P) => string {
+  let signer: { kid: string, sign: (payload: object) => string } | undefined
   return (payload) => {
     const ring = getRing()
-    const k = ring.signingKey
-    if (current?.kid !== k.kid) {
-      current = { kid: k.kid, sign: compactSigner({ alg: k.alg, typ, kid: k.kid }, asymmetric(k.alg, createPrivateKey(ring.signingPem()))) }
-    }
-    return current.sign(payload)
+    const kid = current(ring)
+    if (signer?.kid !== kid) signer = { kid, sign: build(ring, kid) }
+    return signer.sign(payload)
   }
+}
+
+/** Signs with the ring's current signing key (ES256, EdDSA or PS256), `typ` in the header. */
+export function currentKeySigner<P extends object> (getRing: () => KeyRing, typ: string): (payload: P) => string {
+  return rotatingSigner<P>(getRing, (ring) => ring.signingKey.kid, (ring, kid) => {
+    const alg = ring.signingKey.alg
+    return compactSigner({ alg, typ, kid }, asymmetric(alg, createPrivateKey(ring.signingPem())))
+  })
 }
 
 /** Signs HS256 with the ring's current refresh-token key (an imported HMAC key per kid), `typ` in the header. */
 export function currentRefreshSigner<P extends object> (getRing: () => KeyRing, typ: string): (payload: P) => string {
-  let current: { kid: string, sign: (payload: P) => string } | undefined
-  return (payload) => {
-    const ring = getRing()
-    const k = ring.refreshKey
-    if (current?.kid !== k.kid) {
-      const secret = ring.refreshSecret(k.kid)
-      if (secret === undefined) throw new Error('the current refresh key is not on the key ring')
-      const key = createSecretKey(secret)
-      current = { kid: k.kid, sign: compactSigner({ alg: 'HS256', typ, kid: k.kid }, (input) => createHmac('sha256', key).update(input).digest()) }
-    }
-    return current.sign(payload)
-  }
+  return rotatingSigner<P>(getRing, (ring) => ring.refreshKey.kid, (ring, kid) => {
+    const secret = ring.refreshSecret(kid)
+    if (secret === undefined) throw new Error('the current refresh key is not on the key ring')
+    const key = createSecretKey(secret)
+    return compactSigner({ alg: 'HS256', typ, kid }, (input) => createHmac('sha256', key).update(input).digest())
+  })
 }
