@@ -12,8 +12,8 @@ declare module '@fastify/jwt' {
  * Bearer routes (tokens/jwt.ts names the key on each call, as the ring rotates; the
  * key given here is the one current at boot, which @fastify/jwt requires to register).
  * Verify-only: tokens are signed by keys/signer.ts, and refresh tokens verified by
- * verifiers kept per key, both on the refresh hot path (README, "Why the tokens are
- * signed beneath @fastify/jwt").
+ * verifiers kept per key, both on the refresh hot path (README, "How tokens are signed
+ * and verified").
  */
 async function jwtPlugin (app: FastifyInstance, { ring }: { ring: () => KeyRing }) {
   const r = ring()

@@ -13,8 +13,10 @@ export class JwtError extends Error {
 
 interface Header { kid?: unknown, typ?: unknown, alg?: unknown }
 
-// fast-jwt's error codes, mapped here, once, by code. Whatever else a malformed token makes the library
-// throw is still a token that does not verify: a 401, never a 500.
+// fast-jwt's error codes (our refresh verifiers throw them, and @fastify/jwt's
+// app.jwt.access.verify throws them as they are), mapped here, once, by code. Whatever
+// else a malformed token makes the library throw is still a token that does not
+// verify: a 401, never a 500.
 const FAULTS: Record<string, [JwtFault, string]> = {
   FAST_JWT_EXPIRED: ['expired', 'the token expired'],
   FAST_JWT_INVALID_SIGNATURE: ['signature', 'the signature does not verify'],
