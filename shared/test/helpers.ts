@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
-import { connect, type NatsConnection } from 'nats'
+import { AckPolicy, connect, DeliverPolicy, type JetStreamManager, type NatsConnection } from 'nats'
 import type { Test as TapTest } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { Validator } from '@seriousme/openapi-schema-validator'
@@ -194,4 +194,22 @@ export async function scrape (url: string): Promise<string> {
   const res = await fetch(`${url}/metrics`)
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`)
   return await res.text()
+}
+
+/**
+ * What someone with JetStream API rights can do to a service's durable consumer behind
+ * its back, each as [what, tamper(jsm, stream, subjectPrefix)]: the watchdog tests of
+ * both services check that the durable is put back after each.
+ */
+export function durableTamperings (durable: string): Array<[string, (jsm: JetStreamManager, stream: string, prefix: string) => Promise<void>]> {
+  return [
+    ['deleted', async (jsm, stream) => { await jsm.consumers.delete(stream, durable) }],
+    ['replaced with a consumer of another filter', async (jsm, stream, prefix) => {
+      await jsm.consumers.delete(stream, durable)
+      await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: `${prefix}.events.nothing` })
+    }],
+    ['changed in place to another filter', async (jsm, stream, prefix) => {
+      await jsm.consumers.update(stream, durable, { filter_subject: `${prefix}.events.nothing` })
+    }]
+  ]
 }

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { AckPolicy, DeliverPolicy, type JetStreamManager } from 'nats'
+import type { JetStreamManager } from 'nats'
 import { subjects } from '@ratchet/shared'
-import { call, dropStream, eventually, natsClient, ownNatsServer, sessionExists, signUp, startAuth, startReady } from '../helpers.js'
+import { call, dropStream, durableTamperings, eventually, natsClient, ownNatsServer, sessionExists, signUp, startAuth, startReady } from '../helpers.js'
 import { consumerDrift, REVOKER_DURABLE } from '../../src/events/consumer.js'
 
 // The auth service's durable consumer can be deleted or replaced behind its back (by
@@ -20,16 +20,7 @@ async function revokeElsewhere (t: Parameters<typeof natsClient>[0], prefix: str
   await nc.jetstream().publish(subjects(prefix).sessionRevoked, JSON.stringify(event), { msgID: event.id })
 }
 
-for (const [what, tamper] of [
-  ['deleted', async (jsm: JetStreamManager, stream: string) => { await jsm.consumers.delete(stream, REVOKER_DURABLE) }],
-  ['replaced with a consumer of another filter', async (jsm: JetStreamManager, stream: string, prefix: string) => {
-    await jsm.consumers.delete(stream, REVOKER_DURABLE)
-    await jsm.consumers.add(stream, { durable_name: REVOKER_DURABLE, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: `${prefix}.events.nothing` })
-  }],
-  ['changed in place to another filter', async (jsm: JetStreamManager, stream: string, prefix: string) => {
-    await jsm.consumers.update(stream, REVOKER_DURABLE, { filter_subject: `${prefix}.events.nothing` })
-  }]
-] as const) {
+for (const [what, tamper] of durableTamperings(REVOKER_DURABLE)) {
   t.test(`a revoker consumer ${what} is put back, and a later logout event still ends the session`, async (t) => {
     const { url, config } = await startReady(t)
     const nc = await natsClient(t)

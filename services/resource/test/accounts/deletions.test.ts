@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import { AckPolicy, DeliverPolicy, nanos, type JetStreamManager } from 'nats'
 import { durableDrift, subjects } from '@ratchet/shared'
-import { call, eventually, publish, start } from '../helpers.js'
+import { call, durableTamperings, eventually, publish, start } from '../helpers.js'
 import { DELETIONS_DURABLE } from '../../src/accounts/deletions.js'
 
 // The account-deletion durable is shared by every resource instance and kept by the
@@ -13,16 +13,7 @@ async function durableFilter (jsm: JetStreamManager, stream: string): Promise<st
   return (await jsm.consumers.info(stream, DELETIONS_DURABLE).catch(() => undefined))?.config.filter_subject
 }
 
-for (const [what, tamper] of [
-  ['deleted', async (jsm: JetStreamManager, stream: string) => { await jsm.consumers.delete(stream, DELETIONS_DURABLE) }],
-  ['replaced with a consumer of another filter', async (jsm: JetStreamManager, stream: string, prefix: string) => {
-    await jsm.consumers.delete(stream, DELETIONS_DURABLE)
-    await jsm.consumers.add(stream, { durable_name: DELETIONS_DURABLE, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: `${prefix}.events.nothing` })
-  }],
-  ['changed in place to another filter', async (jsm: JetStreamManager, stream: string, prefix: string) => {
-    await jsm.consumers.update(stream, DELETIONS_DURABLE, { filter_subject: `${prefix}.events.nothing` })
-  }]
-] as const) {
+for (const [what, tamper] of durableTamperings(DELETIONS_DURABLE)) {
   t.test(`an account-deletion consumer ${what} is put back, and a later user.deleted still removes the notes`, async (t) => {
     const { url, config, nc, token } = await start(t)
     const jsm = await nc.jetstreamManager()
