@@ -25,6 +25,20 @@ export interface VerifiedToken {
   ath?: string | undefined
 }
 
+/** A cache entry: the whole token it was verified for, which a hit must equal. */
+interface CachedToken { token: string, verified: VerifiedToken }
+
+/**
+ * The cache's key for a token: its signature segment. A lookup hashes its key, and a
+ * token is a new string on every request, so keying by the whole token (600+ characters)
+ * cost a hash of all of it per request, ~1 µs of a cached GET /v1/me (bench/, issue 19);
+ * the signature is 86. A hit still needs the whole token to be equal, so a signature
+ * copied onto another header or payload finds the entry but not a verification.
+ */
+function cacheKey (token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1)
+}
+
 export interface TokenVerifierOptions {
   keys: KeyStore
   /** ISSUER: the only accepted iss */
@@ -85,7 +99,7 @@ function boundKey (cnf: unknown): string | undefined {
  * the caller checks it on every request, cache hit or not.
  */
 export class TokenVerifier {
-  readonly #cache: LruCache<VerifiedToken>
+  readonly #cache: LruCache<CachedToken>
   readonly #keys: KeyStore
   readonly #leewayMs: number
   readonly #issuer: string
@@ -108,10 +122,11 @@ export class TokenVerifier {
 
   /** The hot path: a token verified before and not expired since. */
   cached (token: string, nowMs: number): VerifiedToken | undefined {
-    const hit = this.#cache.get(token)
-    if (hit === undefined) { this.cacheMisses++; return undefined }
-    if (nowMs <= hit.notAfterMs) { this.cacheHits++; return hit }
-    this.#cache.delete(token)
+    const key = cacheKey(token)
+    const entry = this.#cache.get(key)
+    if (entry === undefined || entry.token !== token) { this.cacheMisses++; return undefined }
+    if (nowMs <= entry.verified.notAfterMs) { this.cacheHits++; return entry.verified }
+    this.#cache.delete(key)
     this.cacheMisses++
     return undefined
   }
@@ -183,7 +198,7 @@ export class TokenVerifier {
       jkt,
       ath: jkt !== undefined ? accessTokenHash(token) : undefined
     }
-    this.#cache.set(token, verified)
+    this.#cache.set(cacheKey(token), { token, verified })
     return verified
   }
 }

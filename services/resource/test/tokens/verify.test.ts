@@ -166,6 +166,22 @@ t.test('a token verified once is served from the cache and still expires', async
   await rejected(t, last!, EXPIRED_TOKEN_DESCRIPTION)
 })
 
+t.test('a cached token\'s signature on another payload is not a cache hit', async (t) => {
+  const s = await start(t)
+  const token = s.token({ sub: 'user-1' })
+  t.equal((await call(`${s.url}/v1/me`, { token })).status, 200, 'the genuine token, now cached')
+  const [h, , sig] = token.split('.')
+  // the cache is keyed by the signature segment: the forgery finds the entry, and must still be refused
+  const forged = `${h}.${Buffer.from(JSON.stringify(claims(s.config, { sub: 'admin' }))).toString('base64url')}.${sig}`
+  const hits = s.app.verifier.cacheHits
+  await rejected(t, await call(`${s.url}/v1/me`, { token: forged }), /signature/)
+  t.equal(s.app.verifier.cacheHits, hits, 'no hit for the forgery')
+  const again = await call(`${s.url}/v1/me`, { token })
+  t.equal(again.status, 200)
+  t.match(again.body, { sub: 'user-1' }, 'the genuine token is still served, from the cache')
+  t.equal(s.app.verifier.cacheHits, hits + 1)
+})
+
 t.test('the verification cache is bounded by VERIFY_CACHE_SIZE', async (t) => {
   const s = await start(t, { config: { VERIFY_CACHE_SIZE: 3 } })
   for (let i = 0; i < 5; i++) t.equal((await call(`${s.url}/v1/me`, { token: s.token() })).status, 200)
