@@ -83,7 +83,7 @@ async function authenticatePlugin (app: FastifyInstance, opts: AuthenticatePlugi
       if (!follower.caughtUp) return done(new errors.RATCHET_NOT_READY('revocations are still being replayed'))
       const hit = verifier.cached(token, Date.now())
       if (hit !== undefined) return accept(request, hit, token, asDpop, done)
-      if (!isB64Token(token)) return done(malformedHeader('the bearer token has characters a token cannot have'))
+      if (!isB64Token(token)) return done(malformedHeader(`the ${asDpop ? 'DPoP' : 'bearer'} token has characters a token cannot have`))
       let result: VerifiedToken | Promise<VerifiedToken>
       try {
         result = verifier.verify(token)
