@@ -53,3 +53,52 @@ t.test('the expected htu is the public base behind a proxy, else the request as 
   t.equal(requestHtu({ publicUrl: '', protocol: 'http', host: '127.0.0.1:3002', path: '/v1/notes?x=1' }), 'http://127.0.0.1:3002/v1/notes')
   t.equal(requestHtu({ publicUrl: 'https://API.example.com/resource/', protocol: 'http', host: '10.0.0.5:3002', path: '/v1/notes' }), 'https://api.example.com/resource/v1/notes')
 })
+
+/**
+ * The cache as it was when it found its oldest entry by iterating its Map (before the
+ * PlacementQueue), with one change: a key remembered again after its proof expired
+ * moves to the back (the Map kept its old place, so it stopped the sweep and was the
+ * next one dropped, though it was the newest entry).
+ */
+class ReferenceReplayCache {
+  readonly seen = new Map<string, number>()
+  horizon = 0
+  constructor (readonly max: number) {}
+  remember (key: string, exp: number, now: number): boolean {
+    if (exp <= this.horizon) return false
+    const known = this.seen.get(key)
+    if (known !== undefined && known > now) return false
+    for (const [k, e] of this.seen) { if (e > now) break; this.seen.delete(k) }
+    if (this.seen.size >= this.max) {
+      const [k, e] = this.seen.entries().next().value!
+      this.seen.delete(k)
+      if (e > this.horizon) this.horizon = e
+      if (exp <= this.horizon) return false
+    }
+    this.seen.delete(key)
+    this.seen.set(key, exp)
+    return true
+  }
+}
+
+t.test('past its capacity, for many times its size, the cache answers as the Map-ordered one did', async (t) => {
+  let seed = 7
+  const random = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  const c = new MemoryReplayCache(50)
+  const ref = new ReferenceReplayCache(50)
+  let now = 0
+  let differences = 0
+  let accepted = 0
+  for (let i = 0; i < 20_000; i++) {
+    now += random(3)
+    // lifetimes vary a little (iat spread), keys repeat (replays, and reuse after expiry)
+    const key = `k${random(120)}`
+    const exp = now + 100 + random(80)
+    const got = c.remember(key, exp, now)
+    if (got !== ref.remember(key, exp, now)) differences++
+    if (got) accepted++
+    if (c.size !== ref.seen.size) differences++
+  }
+  t.equal(differences, 0, 'same answers and same size on every call')
+  t.ok(accepted > 1000 && accepted < 19_000, `both accepted and refused proofs were seen (${accepted} accepted)`)
+})

@@ -91,3 +91,39 @@ t.test('the LRU keeps a hot entry whatever else comes and goes', async (t) => {
   t.equal(c.get('cold-995'), undefined, 'the oldest cold entries went')
   t.equal(c.get('cold-999'), 999)
 })
+
+t.test('past its capacity, for many times its size, the LRU keeps exactly the most recently placed entries', async (t) => {
+  // the reference: an array in placement order, a hit in the older half placed again at the end
+  const max = 16
+  const c = new LruCache<number>(max)
+  const order: Array<{ key: string, tick: number }> = []
+  let tick = 0
+  let seed = 11
+  const random = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n }
+  let differences = 0
+  let hits = 0
+  for (let i = 0; i < 20_000; i++) {
+    const key = `k${random(40)}`
+    const at = order.findIndex((e) => e.key === key)
+    const op = random(10)
+    if (op < 6) {
+      const got = c.get(key)
+      if ((got !== undefined) !== (at !== -1)) differences++
+      if (at !== -1) {
+        hits++
+        if (tick - order[at]!.tick >= max / 2) { order.splice(at, 1); order.push({ key, tick: ++tick }) }
+      }
+    } else if (op < 9) {
+      c.set(key, i)
+      if (at !== -1) order.splice(at, 1)
+      order.push({ key, tick: ++tick })
+      if (order.length > max) order.shift()
+    } else {
+      c.delete(key)
+      if (at !== -1) order.splice(at, 1)
+    }
+    if (c.size !== order.length) differences++
+  }
+  t.equal(differences, 0, 'same hits, misses and size on every call')
+  t.ok(hits > 1000, `hits and misses both seen (${hits} hits)`)
+})

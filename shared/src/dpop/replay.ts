@@ -1,3 +1,5 @@
+import { PlacementQueue } from '../placement-queue.js'
+
 /**
  * Where the `jti`s of accepted proofs are remembered until their proof could no longer
  * be accepted anyway (RFC 9449 §11.1). `remember` answers true for a proof not seen
@@ -12,10 +14,12 @@ export interface ReplayCache {
  * A bounded in-memory replay cache. When it is full, the oldest entry is dropped, and
  * from then on a proof that would have expired no later than the dropped one is refused
  * as if seen (the horizon): under a flood the accepted window shrinks, but a dropped
- * `jti` can never be replayed.
+ * `jti` can never be replayed. Entries are found oldest first through a PlacementQueue
+ * (stamped with their expiry), not by iterating the Map: see placement-queue.ts.
  */
 export class MemoryReplayCache implements ReplayCache {
   readonly #seen = new Map<string, number>()
+  readonly #order = new PlacementQueue()
   #horizonMs = 0
 
   constructor (readonly max: number) {
@@ -28,23 +32,39 @@ export class MemoryReplayCache implements ReplayCache {
     if (known !== undefined && known > nowMs) return false
     this.#sweep(nowMs)
     if (this.#seen.size >= this.max) {
-      const oldest = this.#seen.entries().next()
-      if (oldest.done !== true) {
-        this.#seen.delete(oldest.value[0])
-        if (oldest.value[1] > this.#horizonMs) this.#horizonMs = oldest.value[1]
-        if (expiresAtMs <= this.#horizonMs) return false
-      }
+      const dropped = this.#dropOldest()
+      if (dropped > this.#horizonMs) this.#horizonMs = dropped
+      if (expiresAtMs <= this.#horizonMs) return false
     }
     this.#seen.set(key, expiresAtMs)
+    this.#order.push(key, expiresAtMs)
     return true
   }
 
   /** Entries are added with about the same lifetime, so the expired ones are at the front. */
   #sweep (nowMs: number): void {
-    for (const [key, exp] of this.#seen) {
-      if (exp > nowMs) return
-      this.#seen.delete(key)
+    const order = this.#order
+    while (order.length > 0 && order.oldestStamp <= nowMs) {
+      const key = order.oldestKey
+      // a key remembered again after it expired has a newer record: this one is stale
+      if (this.#seen.get(key) === order.oldestStamp) this.#seen.delete(key)
+      order.shift()
     }
+  }
+
+  /** Forgets the oldest live entry; its expiry. */
+  #dropOldest (): number {
+    const order = this.#order
+    while (order.length > 0) {
+      const key = order.oldestKey
+      const stamp = order.oldestStamp
+      order.shift()
+      if (this.#seen.get(key) === stamp) {
+        this.#seen.delete(key)
+        return stamp
+      }
+    }
+    return 0
   }
 
   get size (): number {
