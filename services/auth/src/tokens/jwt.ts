@@ -85,6 +85,9 @@ export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, op
     return header
   }
 
+  // Access tokens reach the auth service only at its own Bearer routes (logout,
+  // sessions, account, introspection): @fastify/jwt verifies them, told the key on each
+  // call, as the ring rotates under the key it registered at boot.
   function verifyAccessClaims (kid: string, token: string, ignoreExpiration: boolean): unknown {
     const k = getRing().accessKey(kid)
     if (k === undefined) throw new JwtError('signature', 'the token names an unknown key')
