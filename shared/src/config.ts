@@ -180,18 +180,26 @@ function describe (schema: TSchema): string {
   return 'is not valid'
 }
 
-/** What is wrong with a value the schema refused; a secret setting's value is never shown. */
+/**
+ * A value as an error may show it: the password of any URL in it (`scheme://user:pass@host`,
+ * as REDIS_URL and NATS_URL may carry) replaced, so a typo in the scheme does not print it.
+ */
+function shown (value: unknown): string {
+  return JSON.stringify(value).replace(/(\/\/[^/@:\s"]*):[^/@\s"]*@/g, '$1:***@')
+}
+
+/** What is wrong with a value the schema refused; a secret setting's value is never shown, nor a URL's password. */
 function problem (schema: TSchema, value: unknown, raw: string | undefined): string {
   const s = schema as Keywords
   if (s.type === 'array' && s.items !== undefined && Array.isArray(value)) {
     const at = value.findIndex((item) => !Value.Check(s.items!, item))
     if (at === -1) return `must list at least ${s.minItems ?? 0} item(s)`
     if (s.secret === true) return `item ${at + 1} of ${value.length} ${s.pairs === true ? 'must be id:secret, neither empty' : describe(s.items)} (not shown: it holds a secret)`
-    return `item ${JSON.stringify(value[at])} ${describe(s.items)}`
+    return `item ${shown(value[at])} ${describe(s.items)}`
   }
   if (s.type === 'array' && !Array.isArray(value)) return 'must be a list'
   if (s.secret === true) return `${describe(schema)} (not shown: it holds a secret)`
-  return `${describe(schema)} (got ${JSON.stringify(raw ?? value)})`
+  return `${describe(schema)} (got ${shown(raw ?? value)})`
 }
 
 /**

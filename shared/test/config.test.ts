@@ -84,6 +84,12 @@ t.test('no secret appears in a config error', async (t) => {
   t.notMatch(metrics.message, /too-short/)
 })
 
+t.test('a URL\'s password does not appear in a config error', async (t) => {
+  const redis = refusal(t, { REDIS_URL: 'http://ratchet:hunter2-redis@cache:6379' })
+  t.match(redis.message, /REDIS_URL must match .*"http:\/\/ratchet:\*\*\*@cache:6379"/, 'the variable and the rest of its value are named')
+  t.notMatch(redis.message, /hunter2/)
+})
+
 t.test('the browser origins are WEB_ORIGIN and CORS_ORIGINS, once each', async (t) => {
   t.same(browserOrigins(loadConfig(AuthEnv, { WEB_ORIGIN: 'https://app.example', CORS_ORIGINS: 'https://app.example,https://b.example' })), ['https://app.example', 'https://b.example'])
   t.same(browserOrigins(loadConfig(AuthEnv, {}, { WEB_ORIGIN: '', CORS_ORIGINS: [] })), [])
