@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import { apiHeaders, lazyRequestLogger, requestIds } from '@ratchet/fastify'
 import { securityHeaders } from '@ratchet/shared'
 
@@ -83,7 +83,7 @@ t.test('request ids are distinct within a process and differ between processes',
 t.test('the lazy request logger logs what an eager child would, and only at enabled levels', async (t) => {
   const lines: Array<Record<string, unknown>> = []
   const stream = new Writable({ write (chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>); done() } })
-  const app = Fastify({ logger: { level: 'warn', stream }, genReqId: requestIds(), childLoggerFactory: lazyRequestLogger, disableRequestLogging: true })
+  const app = Fastify({ logger: { level: 'warn', stream }, genReqId: requestIds(), childLoggerFactory: lazyRequestLogger, logController: new LogController({ disableRequestLogging: true }) })
   app.get('/quiet', async (request) => { request.log.info('not at warn'); return {} })
   app.get('/loud', async (request) => { request.log.warn({ what: 'x' }, 'at warn'); request.log.child({ part: 'inner' }).error('from a child'); return {} })
   app.get('/chatty', { logLevel: 'info' }, async (request) => { request.log.info('the route asks for info'); return {} })
