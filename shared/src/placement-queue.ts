@@ -40,6 +40,21 @@ export class PlacementQueue {
     }
   }
 
+  /**
+   * Drops records, oldest first, up to and including the first live one: a record whose
+   * stamp is still its key's (`stampOf`, from the owner's map). That key, or undefined
+   * when no record is live.
+   */
+  shiftOldestLive (stampOf: (key: string) => number | undefined): string | undefined {
+    while (this.length > 0) {
+      const key = this.oldestKey
+      const live = stampOf(key) === this.oldestStamp
+      this.shift()
+      if (live) return key
+    }
+    return undefined
+  }
+
   /** Records held, stale ones included. */
   get length (): number {
     return this.#keys.length - this.#head

@@ -20,6 +20,8 @@ export interface ReplayCache {
 export class MemoryReplayCache implements ReplayCache {
   readonly #seen = new Map<string, number>()
   readonly #order = new PlacementQueue()
+  /** a record is live while its expiry is still its key's */
+  readonly #expiryOf = (key: string): number | undefined => this.#seen.get(key)
   #horizonMs = 0
 
   constructor (readonly max: number) {
@@ -54,17 +56,11 @@ export class MemoryReplayCache implements ReplayCache {
 
   /** Forgets the oldest live entry; its expiry. */
   #dropOldest (): number {
-    const order = this.#order
-    while (order.length > 0) {
-      const key = order.oldestKey
-      const stamp = order.oldestStamp
-      order.shift()
-      if (this.#seen.get(key) === stamp) {
-        this.#seen.delete(key)
-        return stamp
-      }
-    }
-    return 0
+    const key = this.#order.shiftOldestLive(this.#expiryOf)
+    if (key === undefined) return 0
+    const expiry = this.#seen.get(key)!
+    this.#seen.delete(key)
+    return expiry
   }
 
   get size (): number {

@@ -18,6 +18,8 @@ interface Entry<V> { value: V, tick: number }
 export class LruCache<V> {
   readonly #map = new Map<string, Entry<V>>()
   readonly #order = new PlacementQueue()
+  /** a placement is live while its tick is still its entry's */
+  readonly #tickOf = (key: string): number | undefined => this.#map.get(key)?.tick
   readonly #fresh: number
   /** counts inserts and placements: an entry's tick says how recently it was placed */
   #tick = 0
@@ -62,16 +64,8 @@ export class LruCache<V> {
   }
 
   #dropOldest (): void {
-    const order = this.#order
-    while (order.length > 0) {
-      const key = order.oldestKey
-      const tick = order.oldestStamp
-      order.shift()
-      if (this.#map.get(key)?.tick === tick) {
-        this.#map.delete(key)
-        return
-      }
-    }
+    const key = this.#order.shiftOldestLive(this.#tickOf)
+    if (key !== undefined) this.#map.delete(key)
   }
 
   #rebuildOrder (): void {
