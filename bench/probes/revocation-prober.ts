@@ -22,16 +22,18 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 0)
 const auth = client(process.env.BENCH_AUTH ?? '')
 const resource = client(process.env.BENCH_RESOURCE ?? '')
 
-const pauses: Array<{ start: number, end: number }> = []
-const observer = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) pauses.push({ start: e.startTime, end: e.startTime + e.duration })
-})
+type Span = { start: number, end: number }
+const pauses: Span[] = []
+const keep = (entries: PerformanceEntry[]): void => {
+  for (const e of entries) pauses.push({ start: e.startTime, end: e.startTime + e.duration })
+}
+const observer = new PerformanceObserver((list) => { keep(list.getEntries()) })
 observer.observe({ entryTypes: ['gc'] })
 
 const delays: number[] = []
 const polls: number[] = []
+const windows: Span[] = []
 let timeouts = 0
-let disturbed = 0
 for (const [i, token] of tokens.entries()) {
   const measured = i >= warmup
   const bearer = { authorization: `Bearer ${token}` }
@@ -47,11 +49,13 @@ for (const [i, token] of tokens.entries()) {
     if (s === 401) { if (measured) { delays.push(t); polls.push(n) } break }
     if (t > timeoutMs) { if (measured) timeouts++; break }
   }
-  const t1 = performance.now()
-  // a pause of our own inside the window is the prober's delay, not the product's
-  if (measured && pauses.some((p) => p.end > t0 && p.start < t1)) disturbed++
+  if (measured) windows.push({ start: t0, end: performance.now() })
 }
+// entries reach the observer's callback later than the pause itself: take the rest now
+keep(observer.takeRecords())
 observer.disconnect()
+// a pause of our own inside a window is the prober's delay, not the product's
+const disturbed = windows.filter((w) => pauses.some((p) => p.end > w.start && p.start < w.end)).length
 auth.close()
 resource.close()
 tell('result', { delays, polls, timeouts, disturbed, gcPauses: pauses.length })
