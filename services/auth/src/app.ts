@@ -72,8 +72,9 @@ export async function buildApp (config: AuthConfig, opts: BuildOptions = {}) {
 
   const passwords = createPasswords({ memoryCost: config.ARGON2_MEMORY_KIB, timeCost: config.ARGON2_TIME_COST, parallelism: config.ARGON2_PARALLELISM }, config.ARGON2_MAX_CONCURRENT)
   await passwords.warm()
-  await app.register(jwtPlugin, { ring: keys.ring })
-  const jwt = createJwt(app.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now })
+  const jwtOptions = { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now }
+  await app.register(jwtPlugin, { ring: keys.ring, options: jwtOptions })
+  const jwt = createJwt(keys.ring, jwtOptions)
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const users = createUserStore(redis)
   const outbox = createOutbox(redis)

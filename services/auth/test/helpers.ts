@@ -9,8 +9,8 @@ import { connect } from 'nats'
 import { AuthEnv, loadConfig, redisKeys, type AuthConfig } from '@ratchet/shared'
 import { buildApp, type BuildOptions } from '../src/app.js'
 import { createKeyManager } from '../src/keys/manager.js'
-import jwtPlugin from '../src/plugins/jwt.js'
 import { createJwt } from '../src/tokens/jwt.js'
+import jwtPlugin from '../src/plugins/jwt.js'
 import { createTokenService, type TokenServiceDeps } from '../src/tokens/service.js'
 import { createSessionStore } from '../src/stores/sessions.js'
 import { createOutbox } from '../src/stores/outbox.js'
@@ -69,15 +69,20 @@ export async function tokenFixture (t: Test, overrides: Partial<AuthConfig> = {}
   t.teardown(() => keys.close())
   const sessions = createSessionStore(redis, config.REDIS_PREFIX)
   const outbox = createOutbox(redis)
-  // access tokens are verified by @fastify/jwt's namespace, which lives on an app
-  const jwtApp = Fastify({ logger: false })
-  await jwtApp.register(jwtPlugin, { ring: keys.ring })
-  t.teardown(() => jwtApp.close())
-  const jwt = createJwt(jwtApp.jwt, keys.ring, { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now })
+  const jwtOptions = { issuer: config.ISSUER, audience: config.AUDIENCE, leewaySeconds: config.CLOCK_LEEWAY, now: clock.now }
+  const jwt = createJwt(keys.ring, jwtOptions)
   const tokens = createTokenService({ config, jwt, sessions, outbox, now: clock.now, ...hooks })
+  // the caller's own token is verified by @fastify/jwt's request decorators, which live on an app
+  const callerApp = Fastify({ logger: false })
+  await callerApp.register(jwtPlugin, { ring: keys.ring, options: jwtOptions })
+  callerApp.get<{ Querystring: { expired?: string } }>('/caller', async (request) => await tokens.verifyCaller(request, request.query.expired === 'ok'))
+  t.teardown(() => callerApp.close())
+  /** What verifyCaller makes of `token` sent as `Authorization: Bearer`: its claims, or the error's JSON. */
+  const callerClaims = async (token: string, allowExpired = false): Promise<Record<string, any>> =>
+    (await callerApp.inject({ url: `/caller${allowExpired ? '?expired=ok' : ''}`, headers: { authorization: `Bearer ${token}` } })).json()
   /** The events recorded for the relay, oldest first. */
   const events = async (): Promise<Array<Record<string, any>>> => (await redis.xrange(outbox.key, '-', '+')).map(([, f]: [string, string[]]) => ({ type: f[1], ...JSON.parse(f[3] ?? '{}') }))
-  return { config, clock, redis, log, sessions, outbox, tokens, events }
+  return { config, clock, redis, log, sessions, outbox, tokens, events, callerClaims }
 }
 
 /** Deletes the test's stream (only tests do this; no service ever deletes it). */

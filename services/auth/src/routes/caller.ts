@@ -1,25 +1,22 @@
 import type { FastifyRequest } from 'fastify'
 import { errors, type AccessTokenClaims } from '@ratchet/shared'
-import { requireBearer } from '@ratchet/fastify'
 import type { DeviceInfo, TokenService } from '../tokens/service.js'
 import type { AuthDpop } from '../tokens/dpop.js'
-
-const DPOP_SCHEME = /^dpop +([A-Za-z0-9\-._~+/]+=*)\s*$/i
+import { presentedAccessToken } from '../plugins/jwt.js'
 
 /**
  * The caller's access token; `allowExpired` for logout, which is always allowed.
  * A DPoP-bound token counts only as `Authorization: DPoP` with a proof by its key
  * (RFC 9449 §7), so a stolen bound token opens nothing here either.
  */
-export async function bearerClaims (request: FastifyRequest, { tokens, dpop }: { tokens: Pick<TokenService, 'verifyAccess'>, dpop: AuthDpop }, allowExpired = false): Promise<AccessTokenClaims> {
-  const header = request.headers.authorization
-  const asDpop = header !== undefined ? DPOP_SCHEME.exec(header) : null
-  const token = asDpop !== null ? asDpop[1]! : requireBearer(header)
-  const claims = tokens.verifyAccess(token, allowExpired)
+export async function bearerClaims (request: FastifyRequest, { tokens, dpop }: { tokens: Pick<TokenService, 'verifyCaller'>, dpop: AuthDpop }, allowExpired = false): Promise<AccessTokenClaims> {
+  // first, so a missing or malformed header is answered as such, not as a bad token
+  const { token, asDpop } = presentedAccessToken(request.headers.authorization)
+  const claims = await tokens.verifyCaller(request, allowExpired)
   const jkt = claims.cnf?.jkt
-  if (jkt === undefined && asDpop !== null) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the access token is not DPoP-bound: send it as Authorization: Bearer')
+  if (jkt === undefined && asDpop) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the access token is not DPoP-bound: send it as Authorization: Bearer')
   if (jkt !== undefined) {
-    if (asDpop === null) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the access token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof')
+    if (!asDpop) throw new errors.RATCHET_INVALID_ACCESS_TOKEN('the access token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof')
     await dpop.forAccessToken(request, token, jkt)
   }
   return claims

@@ -1,5 +1,4 @@
-import type { JWT } from '@fastify/jwt'
-import { createVerifier, type Algorithm } from 'fast-jwt'
+import { createVerifier, type Algorithm, type VerifierOptions } from 'fast-jwt'
 import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
 import { currentKeySigner, currentRefreshSigner } from '../keys/signer.js'
@@ -13,12 +12,13 @@ export class JwtError extends Error {
 
 interface Header { kid?: unknown, typ?: unknown, alg?: unknown }
 
-// fast-jwt's error codes (our refresh verifiers throw them, and @fastify/jwt's
-// app.jwt.access.verify throws them as they are), mapped here, once, by code. Whatever
-// else a malformed token makes the library throw is still a token that does not
-// verify: a 401, never a 500.
+// Error codes mapped here, once: fast-jwt's (our verifiers throw them, and @fastify/jwt
+// passes most of them on as they are) and the two @fastify/jwt wraps some of them in.
+// Whatever else a malformed token makes a library throw is still a token that does
+// not verify: a 401, never a 500.
 const FAULTS: Record<string, [JwtFault, string]> = {
   FAST_JWT_EXPIRED: ['expired', 'the token expired'],
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['expired', 'the token expired'],
   FAST_JWT_INVALID_SIGNATURE: ['signature', 'the signature does not verify'],
   FAST_JWT_MISSING_SIGNATURE: ['signature', 'the signature does not verify'],
   FAST_JWT_MALFORMED: ['malformed', 'the token is not a well-formed JWT'],
@@ -26,9 +26,14 @@ const FAULTS: Record<string, [JwtFault, string]> = {
   FAST_JWT_INVALID_PAYLOAD: ['malformed', 'the token is not a well-formed JWT']
 }
 
+// @fastify/jwt folds a malformed token, a bad signature and a bad claim into one code;
+// fast-jwt's message, which it keeps (plugins/jwt.ts), tells them apart
+const FOLDED: Array<[RegExp, string]> = [[/signature/i, 'FAST_JWT_INVALID_SIGNATURE'], [/malformed/i, 'FAST_JWT_MALFORMED']]
+
 function mapError (err: unknown): JwtError {
   if (err instanceof JwtError) return err
-  const code = (err as { code?: unknown } | null)?.code
+  let { code, message } = (err ?? {}) as { code?: unknown, message?: unknown }
+  if (code === 'FST_JWT_AUTHORIZATION_TOKEN_INVALID') code = FOLDED.find(([pattern]) => typeof message === 'string' && pattern.test(message))?.[1]
   const known = typeof code === 'string' ? FAULTS[code] : undefined
   return known !== undefined ? new JwtError(known[0], known[1]) : new JwtError('claims', 'the token was not issued for this use')
 }
@@ -41,10 +46,33 @@ export interface JwtOptions {
   now?: () => number
 }
 
-type Verifier = (token: string) => unknown
+const ACCESS_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id']
+const REFRESH_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id']
 
-/** The @fastify/jwt namespace the service verifies access tokens with (plugins/jwt.ts). */
-export interface JwtNamespaces { access: Pick<JWT, 'verify'> }
+/**
+ * What an access token must be, whoever verifies it: @fastify/jwt at the Bearer routes
+ * (plugins/jwt.ts, which also pins the algorithm to the key's) and this module's own
+ * verifiers for a token sent in a body. Expiry is checked against the wall clock
+ * (fast-jwt's own), with the leeway; `ignoreExpiration` is logout's mode.
+ */
+export function accessVerifierOptions (opts: JwtOptions, ignoreExpiration: boolean) {
+  return {
+    clockTolerance: opts.leewaySeconds * 1000,
+    ignoreExpiration,
+    allowedIss: opts.issuer,
+    allowedAud: opts.audience,
+    checkTyp: ACCESS_TOKEN_TYP,
+    requiredClaims: ACCESS_CLAIMS
+  } satisfies Partial<VerifierOptions>
+}
+
+/** The @fastify/jwt request decorators that verify the caller's access token (plugins/jwt.ts). */
+export interface PresentedAccessToken {
+  accessJwtVerify: () => Promise<unknown>
+  accessAnyExpiryJwtVerify: () => Promise<unknown>
+}
+
+type Verifier = (token: string) => unknown
 type Kind = 'access' | 'refresh'
 
 const HEADER_CACHE_SIZE = 64
@@ -55,7 +83,7 @@ const HEADER_CACHE_SIZE = 64
  * audience is the issuer itself, so neither can pass for the other (different
  * typ, alg family, audience and key).
  */
-export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, opts: JwtOptions) {
+export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
   const leewayMs = opts.leewaySeconds * 1000
   const now = opts.now ?? Date.now
 
@@ -85,56 +113,46 @@ export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, op
     return header
   }
 
-  // Access tokens reach the auth service only at its own Bearer routes (logout,
-  // sessions, account, introspection): @fastify/jwt verifies them, told the key on each
-  // call, as the ring rotates under the key it registered at boot.
-  function verifyAccessClaims (kid: string, token: string, ignoreExpiration: boolean): unknown {
-    const k = getRing().accessKey(kid)
-    if (k === undefined) throw new JwtError('signature', 'the token names an unknown key')
-    return namespaces.access.verify(token, {
-      key: k.publicPem,
-      algorithms: [k.key.alg as Algorithm],
-      clockTolerance: leewayMs,
-      ignoreExpiration,
-      allowedIss: opts.issuer,
-      allowedAud: opts.audience,
-      checkTyp: ACCESS_TOKEN_TYP,
-      requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'auth_time', 'client_id']
-    } as Parameters<JWT['verify']>[1])
-  }
-
-  // Refresh tokens are the refresh hot path: a fast-jwt verifier per key and expiry
-  // mode, built on first use and kept with the key's entry on the ring, so a reloaded
-  // ring starts afresh and a retired key takes its verifiers with it. Built per call,
-  // as @fastify/jwt does when it is told the key, one cost 40% of a refresh's token
-  // checks (README).
+  // A fast-jwt verifier per key, kind and expiry mode, built on first use and kept with
+  // the key's entry on the ring, so a reloaded ring starts afresh and a retired key takes
+  // its verifiers with it. Built per call, as @fastify/jwt's app.jwt.verify does when it
+  // is told the key, one cost 40% of a refresh's token checks, and for an access token
+  // the import of its public key, 200-300 µs (README).
   const verifiers = new WeakMap<object, Map<boolean, Verifier>>()
 
-  function refreshVerifier (kid: string, ignoreExpiration: boolean): Verifier {
-    const secret = getRing().refreshSecret(kid)
-    if (secret === undefined) throw new JwtError('signature', 'the token names an unknown key')
-    let byMode = verifiers.get(secret)
-    if (byMode === undefined) verifiers.set(secret, byMode = new Map())
+  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
+    const ring = getRing()
+    const access = kind === 'access' ? ring.accessKey(kid) : undefined
+    const entry = kind === 'access' ? access : ring.refreshSecret(kid)
+    if (entry === undefined) throw new JwtError('signature', 'the token names an unknown key')
+    let byMode = verifiers.get(entry)
+    if (byMode === undefined) verifiers.set(entry, byMode = new Map())
     let verifier = byMode.get(ignoreExpiration)
     if (verifier === undefined) {
-      verifier = createVerifier({ key: secret, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'exp', 'iat', 'client_id'] })
+      verifier = access !== undefined
+        ? createVerifier({ key: access.publicPem, algorithms: [access.key.alg as Algorithm], ...accessVerifierOptions(opts, ignoreExpiration) })
+        : createVerifier({ key: entry as Buffer, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: REFRESH_CLAIMS })
       byMode.set(ignoreExpiration, verifier)
     }
     return verifier
   }
 
-  // expiry is checked against the wall clock (fast-jwt's own), with the leeway
+  // what fast-jwt leaves unchecked, for every token whichever library verified it
+  function checked<T> (verified: unknown): T {
+    const claims = verified as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
+    // fast-jwt checks iat only against maxAge: a token from the future is not ours
+    if (typeof claims.iat !== 'number' || claims.iat * 1000 > now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
+    if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
+    // with expiry checks off (logout), fast-jwt looks at exp not at all
+    if (typeof claims.exp !== 'number') throw new JwtError('claims', 'the token has no numeric exp')
+    return claims
+  }
+
   function verify<T> (kind: Kind, token: string, ignoreExpiration: boolean): T {
     const header = headerOf(token)
     if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
     try {
-      const claims = (kind === 'access' ? verifyAccessClaims(header.kid, token, ignoreExpiration) : refreshVerifier(header.kid, ignoreExpiration)(token)) as T & { iat: unknown, exp: unknown, sub: unknown, sid: unknown }
-      // fast-jwt checks iat only against maxAge: a token from the future is not ours
-      if (typeof claims.iat !== 'number' || claims.iat * 1000 > now() + leewayMs) throw new JwtError('claims', 'the token was issued in the future')
-      if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string') throw new JwtError('claims', 'the token lacks sub or sid')
-      // with expiry checks off (logout), fast-jwt looks at exp not at all
-      if (typeof claims.exp !== 'number') throw new JwtError('claims', 'the token has no numeric exp')
-      return claims
+      return checked<T>(verifierFor(kind, header.kid, ignoreExpiration)(token))
     } catch (err) {
       throw mapError(err)
     }
@@ -144,8 +162,17 @@ export function createJwt (namespaces: JwtNamespaces, getRing: () => KeyRing, op
     // one signer per current key each, built when a rotation makes another key current
     signAccess: currentKeySigner<AccessTokenClaims>(getRing, ACCESS_TOKEN_TYP),
     signRefresh: currentRefreshSigner<RefreshTokenClaims>(getRing, REFRESH_TOKEN_TYP),
+    /** An access token sent in a body (introspection, revocation, a refresh's step 6). */
     verifyAccess: (token: string, opt: { ignoreExpiration?: boolean } = {}): AccessTokenClaims =>
       verify<AccessTokenClaims>('access', token, opt.ignoreExpiration ?? false),
+    /** The caller's own access token, from its Authorization header, verified by @fastify/jwt. */
+    async verifyPresented (request: PresentedAccessToken, opt: { ignoreExpiration?: boolean } = {}): Promise<AccessTokenClaims> {
+      try {
+        return checked<AccessTokenClaims>(await (opt.ignoreExpiration === true ? request.accessAnyExpiryJwtVerify() : request.accessJwtVerify()))
+      } catch (err) {
+        throw mapError(err)
+      }
+    },
     verifyRefresh: (token: string, opt: { ignoreExpiration?: boolean } = {}): RefreshTokenClaims =>
       verify<RefreshTokenClaims>('refresh', token, opt.ignoreExpiration ?? false)
   }

@@ -4,7 +4,7 @@ import type { DeviceInfo, SessionInfo, SessionStore, SessionState } from '../sto
 import { newestFirst, pageOf, type SessionPage } from './session-page.js'
 import type { Outbox } from '../stores/outbox.js'
 import { invalidToken } from '@ratchet/fastify'
-import { JwtError, type Jwt } from './jwt.js'
+import { JwtError, type Jwt, type PresentedAccessToken } from './jwt.js'
 
 export interface TokenServiceDeps {
   config: Pick<AuthConfig, 'ISSUER' | 'AUDIENCE' | 'ACCESS_TOKEN_TTL' | 'REFRESH_TOKEN_TTL' | 'SESSION_MAX_AGE' | 'REFRESH_REUSE_GRACE' | 'DEFAULT_CLIENT_ID' | 'DEFAULT_SCOPE' | 'MAX_SESSIONS_PER_USER'>
@@ -196,10 +196,10 @@ export function createTokenService (deps: TokenServiceDeps) {
       return n
     },
 
-    /** Verifies an access token; `allowExpired` for logout, which is always allowed. */
-    verifyAccess (token: string, allowExpired = false): AccessTokenClaims {
+    /** Verifies the caller's access token, from its Authorization header; `allowExpired` for logout, which is always allowed. */
+    async verifyCaller (request: PresentedAccessToken, allowExpired = false): Promise<AccessTokenClaims> {
       try {
-        return jwt.verifyAccess(token, { ignoreExpiration: allowExpired })
+        return await jwt.verifyPresented(request, { ignoreExpiration: allowExpired })
       } catch (err) {
         throw invalidToken(describeJwt(err))
       }

@@ -84,6 +84,9 @@ t.test('keys:rotate publishes the new key before it signs, and tokens of the old
   t.equal((await call(`${resource}/v1/me`, { token: before.token })).status, 200, 'a token signed before the rotation still verifies')
   t.equal((await call(`${resource}/v1/me`, { token: after.token })).status, 200, 'the resource service already knew the new key from its periodic refresh')
   t.ok((await kids(auth.url)).includes(before.kid), 'the old key stays published while its tokens live')
+  // the auth service's own Bearer routes look the key up by kid on the ring as it is now
+  t.equal((await call(`${auth.url}/v1/sessions`, { token: before.token })).status, 200, 'auth verifies a token of the old key')
+  t.equal((await call(`${auth.url}/v1/sessions`, { token: after.token })).status, 200, 'and one of the new key, which did not exist at boot')
 })
 
 t.test('a replaced key leaves the JWKS once its tokens have expired, and the next rotation prunes it', async (t) => {
