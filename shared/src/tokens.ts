@@ -45,17 +45,3 @@ export interface TokenResponse {
   refresh_token_expires_in: number
   scope: string
 }
-
-/** Reads a JWT's payload without verifying it (for clients deciding when to refresh). */
-export function decodePayload (token: string): Record<string, unknown> | null {
-  const part = token.split('.')[1]
-  if (part === undefined) return null
-  try {
-    const b64 = part.replace(/-/g, '+').replace(/_/g, '/')
-    const json = decodeURIComponent(Array.from(atob(b64), (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0')).join(''))
-    const value: unknown = JSON.parse(json)
-    return value !== null && typeof value === 'object' ? value as Record<string, unknown> : null
-  } catch {
-    return null
-  }
-}

@@ -1,8 +1,9 @@
+import { BoundedMemo } from '../bounded-memo.js'
+
 // A client names the same few URLs in every proof and a service is asked the same few:
 // the WHATWG parser (a new URL() costs microseconds) runs once per distinct string. Bounded,
 // so a flood of made-up htu values only costs what it cost without the memo.
-const MEMO_SIZE = 1024
-const memo = new Map<string, string | null>()
+const memo = new BoundedMemo<string, string | null>(1024)
 
 /**
  * The `htu` form RFC 9449 §4.3 compares: scheme and host lower-cased, the default port
@@ -12,10 +13,7 @@ const memo = new Map<string, string | null>()
 export function normaliseHtu (url: string): string | undefined {
   const known = memo.get(url)
   if (known !== undefined) return known ?? undefined
-  const normal = parseHtu(url)
-  if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!)
-  memo.set(url, normal ?? null)
-  return normal
+  return memo.set(url, parseHtu(url) ?? null) ?? undefined
 }
 
 function parseHtu (url: string): string | undefined {

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto'
 import { DPOP_ALGORITHMS, importProofKey, type DpopAlgorithm } from './algs.js'
 import { invalidProof, DpopProofError } from './errors.js'
+import { BoundedMemo } from '../bounded-memo.js'
 import { normaliseHtu } from './htu.js'
 import { accessTokenHash, jwkThumbprint } from './thumbprint.js'
 
@@ -79,8 +80,7 @@ export function createDpopVerifier (opts: DpopVerifierOptions) {
   const algs = new Set(opts.algs)
   const maxAgeMs = opts.maxAge * 1000
   const leewayMs = opts.leeway * 1000
-  const headers = new Map<string, ParsedHeader>()
-  const headerCacheSize = opts.keyCacheSize ?? 1000
+  const headers = new BoundedMemo<string, ParsedHeader>(opts.keyCacheSize ?? 1000)
 
   function parseHeader (segment: string): ParsedHeader {
     const cached = headers.get(segment)
@@ -97,10 +97,7 @@ export function createDpopVerifier (opts: DpopVerifierOptions) {
     const jwk = h.jwk as Record<string, unknown>
     const key = importProofKey(alg, jwk)
     if (typeof key === 'string') throw invalidProof(key)
-    const parsed = { alg, key, jkt: jwkThumbprint(jwk) }
-    if (headers.size >= headerCacheSize) headers.delete(headers.keys().next().value!)
-    headers.set(segment, parsed)
-    return parsed
+    return headers.set(segment, { alg, key, jkt: jwkThumbprint(jwk) })
   }
 
   return {

@@ -1,5 +1,5 @@
 import { createVerifier, type Algorithm, type VerifierOptions } from 'fast-jwt'
-import { ACCESS_TOKEN_TYP, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
+import { ACCESS_TOKEN_TYP, BoundedMemo, REFRESH_TOKEN_TYP, type AccessTokenClaims, type RefreshTokenClaims } from '@ratchet/shared'
 import type { KeyRing } from '../keys/ring.js'
 import { currentKeySigner, currentRefreshSigner } from '../keys/signer.js'
 
@@ -75,7 +75,7 @@ export interface PresentedAccessToken {
 type Verifier = (token: string) => unknown
 type Kind = 'access' | 'refresh'
 
-const HEADER_CACHE_SIZE = 64
+const HEADER_MEMO_SIZE = 64
 
 /**
  * Signs and verifies both token types against the current key ring. Access
@@ -87,10 +87,10 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
   const leewayMs = opts.leewaySeconds * 1000
   const now = opts.now ?? Date.now
 
-  // The header of every token one key signs is the same string, so its parse is kept (a
-  // few entries, bounded so made-up headers cannot grow it). fast-jwt's full decoder
-  // parsed the payload too, which the verifier then parses again: 3% of a refresh.
-  const headers = new Map<string, Header>()
+  // The header of every token one key signs is the same string, so its parse is kept.
+  // fast-jwt's full decoder parsed the payload too, which the verifier then parses
+  // again: 3% of a refresh.
+  const headers = new BoundedMemo<string, Header>(HEADER_MEMO_SIZE)
 
   function headerOf (token: string): Header {
     const first = token.indexOf('.')
@@ -106,9 +106,7 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
         throw new JwtError('malformed', 'the token is not a well-formed JWT')
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new JwtError('malformed', 'the token is not a well-formed JWT')
-      header = parsed as Header
-      if (headers.size >= HEADER_CACHE_SIZE) headers.delete(headers.keys().next().value!)
-      headers.set(segment, header)
+      header = headers.set(segment, parsed as Header)
     }
     return header
   }

@@ -1,4 +1,4 @@
-import { ACCESS_TOKEN_ALGS, ACCESS_TOKEN_TYP } from '@ratchet/shared'
+import { ACCESS_TOKEN_ALGS, ACCESS_TOKEN_TYP, BoundedMemo } from '@ratchet/shared'
 import { invalidToken } from '@ratchet/fastify'
 
 /** What the JOSE header of an access token says, once checked. `jku`, `x5u`, `jwk`, `x5c` are never looked at. */
@@ -20,9 +20,8 @@ export interface SplitToken {
 
 const ALGS: readonly string[] = ACCESS_TOKEN_ALGS
 const B64URL = /^[A-Za-z0-9_-]*$/
-// one header per signing key in practice; a bound so made-up headers cannot grow it
-const HEADER_CACHE_SIZE = 64
-const headers = new Map<string, AccessTokenHeader>()
+// one header per signing key in practice
+const headers = new BoundedMemo<string, AccessTokenHeader>(64)
 
 export const MALFORMED = 'The access token is malformed'
 export const BAD_SIGNATURE = 'The access token signature is invalid'
@@ -59,12 +58,7 @@ export function splitToken (token: string): SplitToken {
   const first = token.indexOf('.')
   const second = first === -1 ? -1 : token.lastIndexOf('.')
   const segment = first === -1 ? token : token.slice(0, first)
-  let header = headers.get(segment)
-  if (header === undefined) {
-    header = parseHeader(segment)
-    if (headers.size >= HEADER_CACHE_SIZE) headers.delete(headers.keys().next().value!)
-    headers.set(segment, header)
-  }
+  const header = headers.get(segment) ?? headers.set(segment, parseHeader(segment))
   if (second === first) throw invalidToken(MALFORMED)
   return { header, signingInput: token.slice(0, second), payload: token.slice(first + 1, second), signature: token.slice(second + 1) }
 }
