@@ -3,7 +3,7 @@ import fastifyJwt, { type JwtVerifyFunction, type TokenOrHeader } from '@fastify
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { requireBearer } from '@ratchet/fastify'
 import type { KeyRing } from '../keys/ring.js'
-import { accessVerifierOptions, JwtError, type JwtOptions } from '../tokens/jwt.js'
+import { accessVerifierOptions, JwtError, noKid, unknownKey, type JwtOptions } from '../tokens/jwt.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT { namespaces: 'access' | 'accessAnyExpiry' }
@@ -42,9 +42,9 @@ async function jwtPlugin (app: FastifyInstance, { ring, options }: { ring: () =>
   // decode: { complete: true } below hands this the whole token, header and payload
   const publicKeyFor = (_request: FastifyRequest, decoded: TokenOrHeader, done: (err: Error | null, key: string | undefined) => void) => {
     const { kid, alg } = 'header' in decoded ? decoded.header : decoded
-    if (typeof kid !== 'string') return done(new JwtError('malformed', 'the token has no kid'), undefined)
+    if (typeof kid !== 'string') return done(noKid(), undefined)
     const k = ring().accessKey(kid)
-    if (k === undefined) return done(new JwtError('signature', 'the token names an unknown key'), undefined)
+    if (k === undefined) return done(unknownKey(), undefined)
     // the key's own algorithm only, as a verifier built for one key is told
     if (alg !== k.key.alg) return done(new JwtError('signature', 'the token is not signed with its key\'s algorithm'), undefined)
     done(null, k.publicPem)

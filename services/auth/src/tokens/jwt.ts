@@ -73,6 +73,9 @@ export interface PresentedAccessToken {
 }
 
 type Verifier = (token: string) => unknown
+// the key lookup's two refusals, whichever path verifies the token
+export const noKid = (): JwtError => new JwtError('malformed', 'the token has no kid')
+export const unknownKey = (): JwtError => new JwtError('signature', 'the token names an unknown key')
 type Kind = 'access' | 'refresh'
 
 const HEADER_MEMO_SIZE = 64
@@ -118,21 +121,24 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
   // the import of its public key, 200-300 µs (README).
   const verifiers = new WeakMap<object, Map<boolean, Verifier>>()
 
-  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
-    const ring = getRing()
-    const access = kind === 'access' ? ring.accessKey(kid) : undefined
-    const entry = kind === 'access' ? access : ring.refreshSecret(kid)
-    if (entry === undefined) throw new JwtError('signature', 'the token names an unknown key')
+  function keptVerifier (entry: object, ignoreExpiration: boolean, build: () => Verifier): Verifier {
     let byMode = verifiers.get(entry)
     if (byMode === undefined) verifiers.set(entry, byMode = new Map())
     let verifier = byMode.get(ignoreExpiration)
-    if (verifier === undefined) {
-      verifier = access !== undefined
-        ? createVerifier({ key: access.publicPem, algorithms: [access.key.alg as Algorithm], ...accessVerifierOptions(opts, ignoreExpiration) })
-        : createVerifier({ key: entry as Buffer, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: REFRESH_CLAIMS })
-      byMode.set(ignoreExpiration, verifier)
-    }
+    if (verifier === undefined) byMode.set(ignoreExpiration, verifier = build())
     return verifier
+  }
+
+  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
+    const ring = getRing()
+    if (kind === 'access') {
+      const access = ring.accessKey(kid)
+      if (access === undefined) throw unknownKey()
+      return keptVerifier(access, ignoreExpiration, () => createVerifier({ key: access.publicPem, algorithms: [access.key.alg as Algorithm], ...accessVerifierOptions(opts, ignoreExpiration) }))
+    }
+    const secret = ring.refreshSecret(kid)
+    if (secret === undefined) throw unknownKey()
+    return keptVerifier(secret, ignoreExpiration, () => createVerifier({ key: secret, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: REFRESH_CLAIMS }))
   }
 
   // what fast-jwt leaves unchecked, for every token whichever library verified it
@@ -148,7 +154,7 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
 
   function verify<T> (kind: Kind, token: string, ignoreExpiration: boolean): T {
     const header = headerOf(token)
-    if (typeof header.kid !== 'string') throw new JwtError('malformed', 'the token has no kid')
+    if (typeof header.kid !== 'string') throw noKid()
     try {
       return checked<T>(verifierFor(kind, header.kid, ignoreExpiration)(token))
     } catch (err) {
