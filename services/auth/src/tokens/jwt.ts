@@ -73,6 +73,7 @@ export interface PresentedAccessToken {
 }
 
 type Verifier = (token: string) => unknown
+type AccessKeyEntry = NonNullable<ReturnType<KeyRing['accessKey']>>
 // the key lookup's two refusals, whichever path verifies the token
 export const noKid = (): JwtError => new JwtError('malformed', 'the token has no kid')
 export const unknownKey = (): JwtError => new JwtError('signature', 'the token names an unknown key')
@@ -121,24 +122,21 @@ export function createJwt (getRing: () => KeyRing, opts: JwtOptions) {
   // the import of its public key, 200-300 µs (README).
   const verifiers = new WeakMap<object, Map<boolean, Verifier>>()
 
-  function keptVerifier (entry: object, ignoreExpiration: boolean, build: () => Verifier): Verifier {
+  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
+    const ring = getRing()
+    const entry = kind === 'access' ? ring.accessKey(kid) : ring.refreshSecret(kid)
+    if (entry === undefined) throw unknownKey()
     let byMode = verifiers.get(entry)
     if (byMode === undefined) verifiers.set(entry, byMode = new Map())
     let verifier = byMode.get(ignoreExpiration)
-    if (verifier === undefined) byMode.set(ignoreExpiration, verifier = build())
+    if (verifier === undefined) byMode.set(ignoreExpiration, verifier = buildVerifier(entry, ignoreExpiration))
     return verifier
   }
 
-  function verifierFor (kind: Kind, kid: string, ignoreExpiration: boolean): Verifier {
-    const ring = getRing()
-    if (kind === 'access') {
-      const access = ring.accessKey(kid)
-      if (access === undefined) throw unknownKey()
-      return keptVerifier(access, ignoreExpiration, () => createVerifier({ key: access.publicPem, algorithms: [access.key.alg as Algorithm], ...accessVerifierOptions(opts, ignoreExpiration) }))
-    }
-    const secret = ring.refreshSecret(kid)
-    if (secret === undefined) throw unknownKey()
-    return keptVerifier(secret, ignoreExpiration, () => createVerifier({ key: secret, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: REFRESH_CLAIMS }))
+  // a refresh key is the HMAC secret itself; an access key is the ring's entry for it
+  function buildVerifier (entry: AccessKeyEntry | Buffer, ignoreExpiration: boolean): Verifier {
+    if (Buffer.isBuffer(entry)) return createVerifier({ key: entry, algorithms: ['HS256'], clockTolerance: leewayMs, ignoreExpiration, allowedIss: opts.issuer, allowedAud: opts.issuer, checkTyp: REFRESH_TOKEN_TYP, requiredClaims: REFRESH_CLAIMS })
+    return createVerifier({ key: entry.publicPem, algorithms: [entry.key.alg as Algorithm], ...accessVerifierOptions(opts, ignoreExpiration) })
   }
 
   // what fast-jwt leaves unchecked, for every token whichever library verified it
